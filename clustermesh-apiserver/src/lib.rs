@@ -1,0 +1,4 @@
+//! The clustermesh apiserver: one per cluster. It exports the cluster's state into a
+//! replicated [`store`], imports its peers' exports, and serves node agents and `ctl`.
+
+pub mod store;

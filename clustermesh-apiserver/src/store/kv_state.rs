@@ -1,0 +1,445 @@
+//! The deterministic heart of the memory and raft backends.
+//!
+//! `KvState` applies [`Command`]s and nothing else, so every raft replica that applies
+//! the same log reaches the same keys, revisions and lease set. Time never enters it:
+//! lease deadlines live outside (see `lease_clock`) and expiry arrives as a command.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Cas, CasAction, CasOutcome, DeleteOutcome, Event, KeyValue, LeaseId, ListResult, Revision,
+    StoreError, WriteOp,
+};
+
+#[cfg(test)]
+mod tests;
+
+/// A write, as it is proposed to the raft log or applied to the memory store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    Put {
+        key: String,
+        value: Bytes,
+        lease: Option<LeaseId>,
+    },
+    Delete {
+        key: String,
+    },
+    DeletePrefix {
+        prefix: String,
+    },
+    Batch(Vec<WriteOp>),
+    Cas(Cas),
+    GrantLease {
+        ttl_ms: u64,
+    },
+    RevokeLease {
+        id: LeaseId,
+    },
+    /// Decided by whoever keeps the lease clock (the memory store, the raft leader).
+    ExpireLeases {
+        ids: Vec<LeaseId>,
+    },
+    Compact {
+        revision: Revision,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandResponse {
+    Revision(Revision),
+    Deleted(DeleteOutcome),
+    Cas(CasOutcome),
+    LeaseGranted { id: LeaseId, ttl_ms: u64 },
+    Done,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct KvStateConfig {
+    /// How many events of history to keep for resuming watches; older ones are compacted.
+    pub history_limit: usize,
+}
+
+impl Default for KvStateConfig {
+    fn default() -> Self {
+        KvStateConfig {
+            history_limit: 200_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stored {
+    value: Bytes,
+    create_revision: Revision,
+    mod_revision: Revision,
+    lease: Option<LeaseId>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Lease {
+    ttl_ms: u64,
+    keys: BTreeSet<String>,
+}
+
+/// The serialized form of a [`KvState`], used for raft snapshots. History is not part
+/// of it: a replica restored from a snapshot starts with its compaction point there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KvSnapshot {
+    revision: Revision,
+    next_lease_id: i64,
+    keys: Vec<(String, Stored)>,
+    leases: Vec<(LeaseId, u64)>,
+}
+
+#[derive(Debug)]
+pub struct KvState {
+    config: KvStateConfig,
+    revision: Revision,
+    compact_revision: Revision,
+    next_lease_id: i64,
+    keys: BTreeMap<String, Stored>,
+    leases: BTreeMap<LeaseId, Lease>,
+    history: VecDeque<Event>,
+}
+
+impl KvState {
+    pub fn new(config: KvStateConfig) -> Self {
+        KvState {
+            config,
+            revision: 0,
+            compact_revision: 0,
+            next_lease_id: 1,
+            keys: BTreeMap::new(),
+            leases: BTreeMap::new(),
+            history: VecDeque::new(),
+        }
+    }
+
+    pub fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    pub fn compact_revision(&self) -> Revision {
+        self.compact_revision
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<KeyValue> {
+        self.keys.get(key).map(|s| to_kv(key, s))
+    }
+
+    pub fn list(&self, prefix: &str) -> ListResult {
+        let items = self
+            .keys
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, s)| to_kv(k, s))
+            .collect();
+        ListResult {
+            items,
+            revision: self.revision,
+        }
+    }
+
+    pub fn has_lease(&self, id: LeaseId) -> bool {
+        self.leases.contains_key(&id)
+    }
+
+    /// Every live lease and its TTL, for whoever keeps the lease clock.
+    pub fn leases(&self) -> impl Iterator<Item = (LeaseId, u64)> + '_ {
+        self.leases.iter().map(|(id, l)| (*id, l.ttl_ms))
+    }
+
+    /// The events under `prefix` after revision `after`, or `Compacted` if that part of
+    /// history is gone.
+    pub fn history_after(&self, prefix: &str, after: Revision) -> Result<Vec<Event>, StoreError> {
+        if after < self.compact_revision {
+            return Err(StoreError::Compacted {
+                requested: after,
+                compacted: self.compact_revision,
+            });
+        }
+        let start = self.history.partition_point(|e| e.revision() <= after);
+        Ok(self
+            .history
+            .range(start..)
+            .filter(|e| e.key().starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    /// Applies one command. On success the returned events all carry the same, new
+    /// revision (or there are none, when nothing changed). A failed command changes
+    /// nothing, deterministically, so replicas stay in step.
+    pub fn apply(&mut self, cmd: Command) -> (Result<CommandResponse, StoreError>, Vec<Event>) {
+        let before = self.revision;
+        let result = match cmd {
+            Command::Put { key, value, lease } => self
+                .write(vec![WriteOp::Put { key, value, lease }])
+                .map(|(rev, _)| CommandResponse::Revision(rev)),
+            Command::Delete { key } => self
+                .write(vec![WriteOp::Delete { key }])
+                .map(|(revision, deleted)| {
+                    CommandResponse::Deleted(DeleteOutcome { deleted, revision })
+                }),
+            Command::DeletePrefix { prefix } => {
+                let keys = self.list_keys(&prefix);
+                let ops = keys.into_iter().map(|key| WriteOp::Delete { key }).collect();
+                self.write(ops).map(|(revision, deleted)| {
+                    CommandResponse::Deleted(DeleteOutcome { deleted, revision })
+                })
+            }
+            Command::Batch(ops) => self.write(ops).map(|(rev, _)| CommandResponse::Revision(rev)),
+            Command::Cas(cas) => self.cas(cas).map(CommandResponse::Cas),
+            Command::GrantLease { ttl_ms } => {
+                let id = LeaseId(self.next_lease_id);
+                self.next_lease_id += 1;
+                self.leases.insert(
+                    id,
+                    Lease {
+                        ttl_ms,
+                        keys: BTreeSet::new(),
+                    },
+                );
+                Ok(CommandResponse::LeaseGranted { id, ttl_ms })
+            }
+            Command::RevokeLease { id } => match self.leases.contains_key(&id) {
+                true => self.end_leases(&[id]).map(|_| CommandResponse::Done),
+                false => Err(StoreError::LeaseNotFound(id.0)),
+            },
+            Command::ExpireLeases { ids } => self.end_leases(&ids).map(|_| CommandResponse::Done),
+            Command::Compact { revision } => self.compact(revision).map(|_| CommandResponse::Done),
+        };
+        let events = match self.revision > before {
+            true => self.events_of_current_apply(),
+            false => Vec::new(),
+        };
+        (result, events)
+    }
+
+    pub fn to_snapshot(&self) -> KvSnapshot {
+        KvSnapshot {
+            revision: self.revision,
+            next_lease_id: self.next_lease_id,
+            keys: self
+                .keys
+                .iter()
+                .map(|(k, s)| (k.clone(), s.clone()))
+                .collect(),
+            leases: self.leases().collect(),
+        }
+    }
+
+    pub fn from_snapshot(config: KvStateConfig, snap: KvSnapshot) -> Self {
+        let mut leases: BTreeMap<LeaseId, Lease> = snap
+            .leases
+            .into_iter()
+            .map(|(id, ttl_ms)| {
+                let lease = Lease {
+                    ttl_ms,
+                    keys: BTreeSet::new(),
+                };
+                (id, lease)
+            })
+            .collect();
+        for (key, stored) in &snap.keys {
+            if let Some(lease) = stored.lease.and_then(|id| leases.get_mut(&id)) {
+                lease.keys.insert(key.clone());
+            }
+        }
+        KvState {
+            config,
+            revision: snap.revision,
+            compact_revision: snap.revision,
+            next_lease_id: snap.next_lease_id,
+            keys: snap.keys.into_iter().collect(),
+            leases,
+            history: VecDeque::new(),
+        }
+    }
+
+    fn list_keys(&self, prefix: &str) -> Vec<String> {
+        self.keys
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Validates every op first, so a batch applies whole or not at all. Returns the
+    /// revision and how many keys changed.
+    fn write(&mut self, ops: Vec<WriteOp>) -> Result<(Revision, u64), StoreError> {
+        let mut seen = HashSet::with_capacity(ops.len());
+        for op in &ops {
+            let key = match op {
+                WriteOp::Put { key, lease, .. } => {
+                    if let Some(id) = lease
+                        && !self.leases.contains_key(id)
+                    {
+                        return Err(StoreError::LeaseNotFound(id.0));
+                    }
+                    key
+                }
+                WriteOp::Delete { key } => key,
+            };
+            validate_key(key)?;
+            if !seen.insert(key.as_str()) {
+                return Err(StoreError::InvalidArgument(format!(
+                    "key {key:?} appears twice in one batch"
+                )));
+            }
+        }
+        let changes = ops
+            .iter()
+            .filter(|op| match op {
+                WriteOp::Put { .. } => true,
+                WriteOp::Delete { key } => self.keys.contains_key(key),
+            })
+            .count() as u64;
+        if changes == 0 {
+            return Ok((self.revision, 0));
+        }
+        let rev = self.revision + 1;
+        self.revision = rev;
+        for op in ops {
+            match op {
+                WriteOp::Put { key, value, lease } => self.put_at(rev, key, value, lease),
+                WriteOp::Delete { key } => self.delete_at(rev, key),
+            }
+        }
+        Ok((rev, changes))
+    }
+
+    fn cas(&mut self, cas: Cas) -> Result<CasOutcome, StoreError> {
+        validate_key(&cas.key)?;
+        let current = self.keys.get(&cas.key).map(|s| s.mod_revision);
+        if current != cas.expected_mod_revision {
+            return Ok(CasOutcome::Conflict {
+                current: self.get(&cas.key),
+            });
+        }
+        let op = match cas.action {
+            CasAction::Put { value, lease } => WriteOp::Put {
+                key: cas.key,
+                value,
+                lease,
+            },
+            CasAction::Delete => WriteOp::Delete { key: cas.key },
+        };
+        let (revision, _) = self.write(vec![op])?;
+        Ok(CasOutcome::Swapped { revision })
+    }
+
+    fn end_leases(&mut self, ids: &[LeaseId]) -> Result<(), StoreError> {
+        let mut doomed = Vec::new();
+        for id in ids {
+            if let Some(lease) = self.leases.remove(id) {
+                doomed.extend(lease.keys);
+            }
+        }
+        let ops = doomed.into_iter().map(|key| WriteOp::Delete { key }).collect();
+        self.write(ops).map(|_| ())
+    }
+
+    fn compact(&mut self, revision: Revision) -> Result<(), StoreError> {
+        if revision > self.revision {
+            return Err(StoreError::InvalidArgument(format!(
+                "cannot compact at revision {revision}: current revision is {}",
+                self.revision
+            )));
+        }
+        self.compact_to(revision);
+        Ok(())
+    }
+
+    fn compact_to(&mut self, revision: Revision) {
+        if revision <= self.compact_revision {
+            return;
+        }
+        let end = self.history.partition_point(|e| e.revision() <= revision);
+        self.history.drain(..end);
+        self.compact_revision = revision;
+    }
+
+    fn put_at(&mut self, rev: Revision, key: String, value: Bytes, lease: Option<LeaseId>) {
+        let create_revision = match self.keys.get(&key) {
+            Some(old) => {
+                if old.lease != lease
+                    && let Some(l) = old.lease.and_then(|id| self.leases.get_mut(&id))
+                {
+                    l.keys.remove(&key);
+                }
+                old.create_revision
+            }
+            None => rev,
+        };
+        if let Some(l) = lease.and_then(|id| self.leases.get_mut(&id)) {
+            l.keys.insert(key.clone());
+        }
+        let stored = Stored {
+            value,
+            create_revision,
+            mod_revision: rev,
+            lease,
+        };
+        self.history.push_back(Event::Put(to_kv(&key, &stored)));
+        self.keys.insert(key, stored);
+    }
+
+    fn delete_at(&mut self, rev: Revision, key: String) {
+        if let Some(old) = self.keys.remove(&key) {
+            if let Some(l) = old.lease.and_then(|id| self.leases.get_mut(&id)) {
+                l.keys.remove(&key);
+            }
+            self.history.push_back(Event::Delete { key, revision: rev });
+        }
+    }
+
+    /// The events of the revision the apply just created; then history is trimmed.
+    fn events_of_current_apply(&mut self) -> Vec<Event> {
+        let start = self.history.partition_point(|e| e.revision() < self.revision);
+        let events: Vec<Event> = self
+            .history
+            .range(start..)
+            .filter(|e| e.revision() == self.revision)
+            .cloned()
+            .collect();
+        if self.history.len() > self.config.history_limit {
+            let excess = self.history.len() - self.config.history_limit;
+            // Compact whole revisions only, so a resume point is never half a revision.
+            let cut = self.history[excess - 1].revision();
+            if cut < self.revision {
+                self.compact_to(cut);
+            }
+        }
+        events
+    }
+}
+
+fn to_kv(key: &str, s: &Stored) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: s.value.clone(),
+        create_revision: s.create_revision,
+        mod_revision: s.mod_revision,
+        lease: s.lease,
+    }
+}
+
+fn validate_key(key: &str) -> Result<(), StoreError> {
+    if key.is_empty() {
+        return Err(StoreError::InvalidArgument("key must not be empty".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Fans the events of a [`KvState`] out to prefix watchers.
+//!
+//! The owner calls [`WatchHub::subscribe`] and [`WatchHub::publish`] under the same lock
+//! it applies commands under, so a new watcher's backlog and its live events meet with
+//! no gap and no overlap.
+
+use futures::StreamExt;
+
+use super::watch_channel::{SendError, WatchSender, watch_channel};
+use super::{Event, KvState, Revision, StoreError, WatchResponse, WatchStream};
+
+pub(crate) struct WatchHub {
+    buffer_events: usize,
+    watchers: Vec<Watcher>,
+}
+
+struct Watcher {
+    prefix: String,
+    sender: WatchSender,
+}
+
+impl WatchHub {
+    pub(crate) fn new(buffer_events: usize) -> Self {
+        WatchHub {
+            buffer_events,
+            watchers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn subscribe(&mut self, state: &KvState, prefix: &str, after: Revision) -> WatchStream {
+        let (mut sender, receiver) = watch_channel(self.buffer_events, after);
+        match state.history_after(prefix, after) {
+            Err(err) => sender.cut(err),
+            Ok(backlog) => {
+                let sent = match backlog.is_empty() {
+                    true => Ok(()),
+                    false => sender.send(WatchResponse { events: backlog }),
+                };
+                if sent.is_ok() {
+                    self.watchers.push(Watcher {
+                        prefix: prefix.to_owned(),
+                        sender,
+                    });
+                }
+            }
+        }
+        receiver.boxed()
+    }
+
+    /// Delivers the events of one apply. Watchers that are gone or too slow are dropped.
+    pub(crate) fn publish(&mut self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        self.watchers.retain_mut(|w| {
+            let matching: Vec<Event> = events
+                .iter()
+                .filter(|e| e.key().starts_with(&w.prefix))
+                .cloned()
+                .collect();
+            if matching.is_empty() {
+                return !w.sender.is_closed();
+            }
+            match w.sender.send(WatchResponse { events: matching }) {
+                Ok(()) => true,
+                Err(SendError::Lagged | SendError::Closed) => false,
+            }
+        });
+    }
+
+    /// Ends every watch with `err`, e.g. when a snapshot replaced the state wholesale and
+    /// the history they would resume from no longer exists.
+    pub(crate) fn cut_all(&mut self, err: StoreError) {
+        for w in self.watchers.drain(..) {
+            w.sender.cut(err.clone());
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.watchers.len()
+    }
+}
