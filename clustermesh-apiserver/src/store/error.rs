@@ -4,7 +4,7 @@ use super::Revision;
 ///
 /// Callers branch on the variant: `Compacted` and `WatchLagged` mean "relist or resume",
 /// `Unavailable` means "retry with backoff", the rest are final for that request.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StoreError {
     #[error("revision {requested} has been compacted (oldest available is after {compacted})")]
     Compacted {

@@ -59,6 +59,18 @@ impl LeaseClock {
             .collect();
     }
 
+    /// Tracks leases new to the clock with a full TTL and forgets those that are gone.
+    pub(crate) fn sync(&mut self, leases: impl Iterator<Item = (LeaseId, u64)>, now: Instant) {
+        let live: HashMap<LeaseId, u64> = leases.collect();
+        self.deadlines.retain(|id, _| live.contains_key(id));
+        for (id, ttl_ms) in live {
+            self.deadlines.entry(id).or_insert_with(|| {
+                let ttl = Duration::from_millis(ttl_ms);
+                (now + ttl, ttl)
+            });
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
         self.deadlines.clear();
     }

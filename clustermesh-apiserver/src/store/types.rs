@@ -50,7 +50,7 @@ impl Event {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListResult {
     pub items: Vec<KeyValue>,
     pub revision: Revision,

@@ -66,9 +66,7 @@ impl WatchSender {
         let queued = self.shared.queued.load(Ordering::Acquire);
         // A single response larger than the whole budget still goes to an idle reader.
         if queued > 0 && queued + n > self.limit {
-            self.cut(StoreError::WatchLagged {
-                resume_after: self.last_sent,
-            });
+            self.cut_lagged();
             return Err(SendError::Lagged);
         }
         self.shared.queued.fetch_add(n, Ordering::AcqRel);
@@ -77,6 +75,13 @@ impl WatchSender {
         }
         self.last_sent = last;
         Ok(())
+    }
+
+    /// Ends the stream with `WatchLagged` at the last revision sent.
+    pub(crate) fn cut_lagged(&self) {
+        self.cut(StoreError::WatchLagged {
+            resume_after: self.last_sent,
+        });
     }
 
     /// Ends the stream with `err` after what was already queued.

@@ -7,7 +7,7 @@
 use futures::StreamExt;
 
 use super::watch_channel::{SendError, WatchSender, watch_channel};
-use super::{Event, KvState, Revision, StoreError, WatchResponse, WatchStream};
+use super::{Event, KvState, Revision, WatchResponse, WatchStream};
 
 pub(crate) struct WatchHub {
     buffer_events: usize,
@@ -68,15 +68,11 @@ impl WatchHub {
         });
     }
 
-    /// Ends every watch with `err`, e.g. when a snapshot replaced the state wholesale and
-    /// the history they would resume from no longer exists.
-    pub(crate) fn cut_all(&mut self, err: StoreError) {
+    /// Cuts every watch at what it was last sent, e.g. when a snapshot replaced the state
+    /// wholesale: a resume then reports `Compacted` and the watcher relists.
+    pub(crate) fn cut_all_lagged(&mut self) {
         for w in self.watchers.drain(..) {
-            w.sender.cut(err.clone());
+            w.sender.cut_lagged();
         }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.watchers.len()
     }
 }
