@@ -41,6 +41,9 @@ use super::{ListResult, StoreError};
 
 pub struct RaftStore {
     replica: Arc<Replica>,
+    /// Lets `shutdown` wait until openraft's tasks have released the database, so the
+    /// same data directory can be opened again at once.
+    db: std::sync::Weak<redb::Database>,
     max_batch_ops: usize,
     shutdown: CancellationToken,
     tasks: Mutex<JoinSet<()>>,
@@ -55,12 +58,18 @@ impl RaftStore {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| RaftStoreError::Bind { addr: listen, source })?;
-        let db = db::open(&config, mode)?;
+        let db = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || db::open(&config, mode))
+                .await
+                .map_err(|e| RaftStoreError::Raft(format!("opening the store: {e}")))??
+        };
         let (state_machine, applied) = StateMachine::load(db.clone(), config.state, config.watch_buffer_events)
             .map_err(|reason| RaftStoreError::Corrupted {
                 path: config.db_path(),
                 reason,
             })?;
+        let db_handle = Arc::downgrade(&db);
         let mut log_store = LogStore::new(db);
         let fresh = {
             use openraft::storage::RaftLogStorage;
@@ -82,7 +91,9 @@ impl RaftStore {
             max_payload_entries: 64,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_after_logs),
             max_in_snapshot_log_to_keep: config.logs_kept_after_snapshot,
-            purge_batch_size: 1024,
+            // Purging in batches saves disk writes, but a batch larger than a snapshot
+            // interval would never purge at all.
+            purge_batch_size: (config.snapshot_after_logs / 2).clamp(1, 1024),
             snapshot_max_chunk_size: (config.max_message_bytes / 2) as u64,
             ..Default::default()
         }
@@ -149,6 +160,7 @@ impl RaftStore {
         }
         Ok(RaftStore {
             replica,
+            db: db_handle,
             max_batch_ops: config.max_batch_ops,
             shutdown,
             tasks: Mutex::new(tasks),
@@ -203,6 +215,13 @@ impl RaftStore {
             Err(_) => return,
         };
         while tasks.join_next().await.is_some() {}
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.db.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if self.db.strong_count() > 0 {
+            tracing::warn!("raft store database still open 10 s after shutdown");
+        }
     }
 }
 

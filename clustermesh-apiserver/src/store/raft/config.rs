@@ -110,6 +110,9 @@ pub enum RaftStoreError {
     #[error("raft data directory {} already holds a store; refusing to bootstrap over it", .0.display())]
     AlreadyBootstrapped(PathBuf),
 
+    #[error("raft store {} is in use by another process (or another store in this one)", .0.display())]
+    Locked(PathBuf),
+
     #[error("raft store {} is corrupted: {reason}", path.display())]
     Corrupted { path: PathBuf, reason: String },
 

@@ -49,7 +49,10 @@ pub(crate) fn open(config: &RaftStoreConfig, mode: StartMode) -> Result<Arc<Data
             if !path.is_file() {
                 return Err(RaftStoreError::DataDirMissing(config.data_dir.clone()));
             }
-            let mut db = Database::open(&path).map_err(|e| corrupted(e.to_string()))?;
+            let mut db = open_when_unlocked(&path).map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => RaftStoreError::Locked(path.clone()),
+                other => corrupted(other.to_string()),
+            })?;
             match db.check_integrity() {
                 Ok(true) => {}
                 Ok(false) => tracing::warn!(path = %path.display(), "raft store repaired after an unclean shutdown"),
@@ -60,6 +63,20 @@ pub(crate) fn open(config: &RaftStoreConfig, mode: StartMode) -> Result<Arc<Data
     };
     verify(&db, config.node_id, &path)?;
     Ok(Arc::new(db))
+}
+
+/// Opens the database, waiting briefly if its lock is held: a store closed a moment ago
+/// in this process releases the lock only when its last handle is dropped.
+fn open_when_unlocked(path: &Path) -> Result<Database, redb::DatabaseError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match Database::open(path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn init_meta(db: &Database, node_id: NodeId) -> Result<(), String> {

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use openraft::ServerState;
-use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::error::{CheckIsLeaderError, ClientWriteError, Fatal, RaftError};
 use tokio::time::Instant;
 
 use super::forward::{ForwardOutcome, ForwardReply, ForwardRequest};
@@ -129,7 +129,9 @@ impl Replica {
             Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
                 ForwardOutcome::Done(Err(StoreError::Backend(e.to_string())))
             }
-            Err(RaftError::Fatal(f)) => ForwardOutcome::Done(Err(StoreError::unavailable(format!("raft stopped: {f}")))),
+            // A stopped raft appends nothing, so the write certainly did not happen.
+            Err(RaftError::Fatal(Fatal::Stopped)) => ForwardOutcome::NotLeader,
+            Err(RaftError::Fatal(f)) => ForwardOutcome::Done(Err(StoreError::unavailable(format!("raft failed: {f}")))),
         }
     }
 
