@@ -18,6 +18,8 @@ pub mod raft;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod conformance;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 use std::time::Duration;
 
@@ -26,11 +28,11 @@ use bytes::Bytes;
 
 pub use error::StoreError;
 pub use kv_state::{Command, CommandResponse, KvSnapshot, KvState, KvStateConfig};
-pub use watch_channel::DEFAULT_WATCH_BUFFER_EVENTS;
 pub use types::{
     Cas, CasAction, CasOutcome, DeleteOutcome, Event, KeyValue, LeaseId, ListResult, Revision,
     WatchResponse, WatchStream, WriteOp,
 };
+pub use watch_channel::DEFAULT_WATCH_BUFFER_EVENTS;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

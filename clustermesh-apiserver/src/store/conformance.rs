@@ -77,6 +77,7 @@ macro_rules! store_conformance_tests {
             revisions_are_gap_free_under_concurrent_writers,
             watch_resumes_without_loss_or_duplicates,
             watch_sees_only_its_prefix,
+            watch_from_a_future_revision_starts_there,
             compaction_reports_compacted_and_relist_recovers,
             lease_expiry_deletes_keys_and_emits_deletes,
             lease_keep_alive_and_revoke,

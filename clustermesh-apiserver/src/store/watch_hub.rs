@@ -16,6 +16,9 @@ pub(crate) struct WatchHub {
 
 struct Watcher {
     prefix: String,
+    /// Events at or before this revision are not for this watcher (it may start in the
+    /// future).
+    after: Revision,
     sender: WatchSender,
 }
 
@@ -27,7 +30,12 @@ impl WatchHub {
         }
     }
 
-    pub(crate) fn subscribe(&mut self, state: &KvState, prefix: &str, after: Revision) -> WatchStream {
+    pub(crate) fn subscribe(
+        &mut self,
+        state: &KvState,
+        prefix: &str,
+        after: Revision,
+    ) -> WatchStream {
         let (mut sender, receiver) = watch_channel(self.buffer_events, after);
         match state.history_after(prefix, after) {
             Err(err) => sender.cut(err),
@@ -39,6 +47,7 @@ impl WatchHub {
                 if sent.is_ok() {
                     self.watchers.push(Watcher {
                         prefix: prefix.to_owned(),
+                        after,
                         sender,
                     });
                 }
@@ -55,7 +64,7 @@ impl WatchHub {
         self.watchers.retain_mut(|w| {
             let matching: Vec<Event> = events
                 .iter()
-                .filter(|e| e.key().starts_with(&w.prefix))
+                .filter(|e| e.revision() > w.after && e.key().starts_with(&w.prefix))
                 .cloned()
                 .collect();
             if matching.is_empty() {

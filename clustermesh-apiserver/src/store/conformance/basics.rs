@@ -13,7 +13,10 @@ pub async fn put_get_delete_roundtrip(store: Arc<dyn Store>) {
 
     let kv = store.get("t/a").await.expect("get").expect("t/a exists");
     assert_eq!(kv.value, val("2"));
-    assert_eq!((kv.create_revision, kv.mod_revision, kv.lease), (r1, r2, None));
+    assert_eq!(
+        (kv.create_revision, kv.mod_revision, kv.lease),
+        (r1, r2, None)
+    );
 
     let gone = store.delete("t/a").await.expect("delete");
     assert_eq!((gone.deleted, gone.revision), (1, r2 + 1));
@@ -21,7 +24,11 @@ pub async fn put_get_delete_roundtrip(store: Arc<dyn Store>) {
 
     let again = store.delete("t/a").await.expect("delete absent");
     assert_eq!(again.deleted, 0);
-    assert_eq!(again.revision, r2 + 1, "deleting nothing does not advance the revision");
+    assert_eq!(
+        again.revision,
+        r2 + 1,
+        "deleting nothing does not advance the revision"
+    );
 
     let r4 = store.put("t/a", val("3"), None).await.expect("put");
     assert_eq!(r4, r2 + 2);
@@ -38,7 +45,8 @@ pub async fn cas_conflicts_and_swaps(store: Arc<dyn Store>) {
             lease: None,
         },
     };
-    let CasOutcome::Swapped { revision: r1 } = store.compare_and_swap(create("a")).await.expect("cas")
+    let CasOutcome::Swapped { revision: r1 } =
+        store.compare_and_swap(create("a")).await.expect("cas")
     else {
         panic!("create-if-absent on an absent key must swap");
     };
@@ -63,8 +71,14 @@ pub async fn cas_conflicts_and_swaps(store: Arc<dyn Store>) {
         panic!("update at the current mod revision must swap");
     };
     let stale = store.compare_and_swap(update(r1, "c")).await.expect("cas");
-    assert!(matches!(stale, CasOutcome::Conflict { .. }), "stale update: {stale:?}");
-    assert_eq!(store.get("c/k").await.expect("get").map(|kv| kv.value), Some(val("b")));
+    assert!(
+        matches!(stale, CasOutcome::Conflict { .. }),
+        "stale update: {stale:?}"
+    );
+    assert_eq!(
+        store.get("c/k").await.expect("get").map(|kv| kv.value),
+        Some(val("b"))
+    );
 
     let delete = Cas {
         key: "c/k".into(),
@@ -119,7 +133,9 @@ pub async fn cas_conflicts_and_swaps(store: Arc<dyn Store>) {
                             lease: None,
                         },
                     };
-                    if let CasOutcome::Swapped { .. } = store.compare_and_swap(cas).await.expect("cas") {
+                    if let CasOutcome::Swapped { .. } =
+                        store.compare_and_swap(cas).await.expect("cas")
+                    {
                         break;
                     }
                 }
@@ -144,7 +160,10 @@ pub async fn invalid_requests_are_rejected(store: Arc<dyn Store>) {
             lease: None,
         })
         .collect();
-    let err = store.write_batch(too_many).await.expect_err("oversized batch");
+    let err = store
+        .write_batch(too_many)
+        .await
+        .expect_err("oversized batch");
     assert!(matches!(err, StoreError::InvalidArgument(_)), "{err:?}");
 
     let dup = vec![
@@ -153,12 +172,17 @@ pub async fn invalid_requests_are_rejected(store: Arc<dyn Store>) {
             value: val("1"),
             lease: None,
         },
-        WriteOp::Delete { key: "i/dup".into() },
+        WriteOp::Delete {
+            key: "i/dup".into(),
+        },
     ];
     let err = store.write_batch(dup).await.expect_err("duplicate keys");
     assert!(matches!(err, StoreError::InvalidArgument(_)), "{err:?}");
 
-    let err = store.compact(good + 1_000).await.expect_err("compact the future");
+    let err = store
+        .compact(good + 1_000)
+        .await
+        .expect_err("compact the future");
     assert!(matches!(err, StoreError::InvalidArgument(_)), "{err:?}");
 
     let err = store
@@ -168,8 +192,15 @@ pub async fn invalid_requests_are_rejected(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::InvalidArgument(_)), "{err:?}");
 
     // Nothing that was good is lost, and the store still takes writes.
-    let kv = store.get("i/good").await.expect("get").expect("i/good survives");
+    let kv = store
+        .get("i/good")
+        .await
+        .expect("get")
+        .expect("i/good survives");
     assert_eq!((kv.value, kv.mod_revision), (val("kept"), good));
     assert!(store.list("i/many/").await.expect("list").items.is_empty());
-    assert_eq!(store.put("i/after", val("y"), None).await.expect("put"), good + 1);
+    assert_eq!(
+        store.put("i/after", val("y"), None).await.expect("put"),
+        good + 1
+    );
 }

@@ -7,7 +7,10 @@ use crate::store::{Event, LeaseId, Store, StoreError, WriteOp};
 
 pub async fn delete_prefix_is_one_revision(store: Arc<dyn Store>) {
     for i in 0..5 {
-        store.put(&format!("p/{i}"), val("x"), None).await.expect("put");
+        store
+            .put(&format!("p/{i}"), val("x"), None)
+            .await
+            .expect("put");
     }
     let kept = store.put("q/0", val("x"), None).await.expect("put");
     let mut watch = store.watch("p/", kept).await.expect("watch");

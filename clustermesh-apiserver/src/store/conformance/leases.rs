@@ -7,7 +7,10 @@ use super::util::{collect_until, eventually, val};
 use crate::store::{Event, LeaseId, Store, StoreError};
 
 pub async fn lease_expiry_deletes_keys_and_emits_deletes(store: Arc<dyn Store>) {
-    let lease = store.grant_lease(Duration::from_secs(1)).await.expect("grant");
+    let lease = store
+        .grant_lease(Duration::from_secs(1))
+        .await
+        .expect("grant");
     store.put("l/a", val("a"), Some(lease)).await.expect("put");
     store.put("l/b", val("b"), Some(lease)).await.expect("put");
     let start = store.put("l/plain", val("p"), None).await.expect("put");
@@ -43,19 +46,32 @@ pub async fn lease_expiry_deletes_keys_and_emits_deletes(store: Arc<dyn Store>) 
 }
 
 pub async fn lease_keep_alive_and_revoke(store: Arc<dyn Store>) {
-    let lease = store.grant_lease(Duration::from_secs(2)).await.expect("grant");
-    store.put("k/held", val("x"), Some(lease)).await.expect("put");
+    let lease = store
+        .grant_lease(Duration::from_secs(2))
+        .await
+        .expect("grant");
+    store
+        .put("k/held", val("x"), Some(lease))
+        .await
+        .expect("put");
 
     // Refresh at an eighth of the TTL for twice the TTL: the key must never vanish.
     let until = tokio::time::Instant::now() + Duration::from_secs(4);
     while tokio::time::Instant::now() < until {
         store.keep_alive(lease).await.expect("keep-alive");
-        assert!(store.get("k/held").await.expect("get").is_some(), "kept-alive key vanished");
+        assert!(
+            store.get("k/held").await.expect("get").is_some(),
+            "kept-alive key vanished"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
     store.revoke_lease(lease).await.expect("revoke");
-    assert_eq!(store.get("k/held").await.expect("get"), None, "revoke deletes at once");
+    assert_eq!(
+        store.get("k/held").await.expect("get"),
+        None,
+        "revoke deletes at once"
+    );
     let err = store.revoke_lease(lease).await.expect_err("revoke twice");
     assert!(matches!(err, StoreError::LeaseNotFound(_)), "{err:?}");
 }

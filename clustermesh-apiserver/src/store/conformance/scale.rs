@@ -49,8 +49,19 @@ pub async fn list_of_100k_keys(store: Arc<dyn Store>) {
     assert_eq!(listed.items.len(), N);
     assert!(listed.revision >= last);
     let listed_keys: Vec<&str> = listed.items.iter().map(|kv| kv.key.as_str()).collect();
-    assert!(listed_keys.iter().copied().eq(keys.iter().map(String::as_str)), "keys in order");
-    assert!(listed.items.iter().all(|kv| kv.value.len() == "value-of-many/000000".len()));
+    assert!(
+        listed_keys
+            .iter()
+            .copied()
+            .eq(keys.iter().map(String::as_str)),
+        "keys in order"
+    );
+    assert!(
+        listed
+            .items
+            .iter()
+            .all(|kv| kv.value.len() == "value-of-many/000000".len())
+    );
 
     let narrow = store.list("many/09999").await.expect("narrow list");
     assert_eq!(narrow.items.len(), 10);

@@ -48,7 +48,10 @@ where
 {
     let deadline = Instant::now() + DEADLINE;
     while !check().await {
-        assert!(Instant::now() < deadline, "{what}: not true within {DEADLINE:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not true within {DEADLINE:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

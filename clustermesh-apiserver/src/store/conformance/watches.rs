@@ -54,7 +54,10 @@ pub async fn revisions_are_gap_free_under_concurrent_writers(store: Arc<dyn Stor
     let total = (writers * per_writer) as i64;
     let revisions: Vec<Revision> = by_revision.keys().copied().collect();
     let expected: Vec<Revision> = (start + 1..=start + total).collect();
-    assert_eq!(revisions, expected, "revisions must be distinct and gap-free");
+    assert_eq!(
+        revisions, expected,
+        "revisions must be distinct and gap-free"
+    );
 
     let events = collect_until(&mut watch, start + total, "concurrent writers").await;
     assert_ordered(&events, "concurrent writers");
@@ -63,7 +66,10 @@ pub async fn revisions_are_gap_free_under_concurrent_writers(store: Arc<dyn Stor
         .map(|e| (e.revision(), e.key().to_owned()))
         .collect();
     let want: Vec<(Revision, String)> = by_revision.into_iter().collect();
-    assert_eq!(seen, want, "the watcher sees every write once, in revision order");
+    assert_eq!(
+        seen, want,
+        "the watcher sees every write once, in revision order"
+    );
 }
 
 pub async fn watch_resumes_without_loss_or_duplicates(store: Arc<dyn Store>) {
@@ -74,7 +80,10 @@ pub async fn watch_resumes_without_loss_or_duplicates(store: Arc<dyn Store>) {
         let key = format!("r/{}", i % 7);
         let rev = match i % 5 == 4 {
             true => store.delete(&key).await.expect("delete").revision,
-            false => store.put(&key, val(format!("v{i}")), None).await.expect("put"),
+            false => store
+                .put(&key, val(format!("v{i}")), None)
+                .await
+                .expect("put"),
         };
         expected.push(rev);
     }
@@ -92,7 +101,10 @@ pub async fn watch_resumes_without_loss_or_duplicates(store: Arc<dyn Store>) {
     let resume_after = seen.last().map(Event::revision).unwrap_or(start);
 
     for i in 30..50 {
-        let rev = store.put(&format!("r/{}", i % 7), val(format!("v{i}")), None).await.expect("put");
+        let rev = store
+            .put(&format!("r/{}", i % 7), val(format!("v{i}")), None)
+            .await
+            .expect("put");
         expected.push(rev);
     }
     let last = *expected.last().expect("writes happened");
@@ -103,9 +115,16 @@ pub async fn watch_resumes_without_loss_or_duplicates(store: Arc<dyn Store>) {
     let mut revisions: Vec<Revision> = seen.iter().map(Event::revision).collect();
     let before = revisions.len();
     revisions.dedup();
-    assert_eq!(revisions.len(), before, "no event delivered twice: {seen:?}");
+    assert_eq!(
+        revisions.len(),
+        before,
+        "no event delivered twice: {seen:?}"
+    );
     let writes: Vec<Revision> = expected.into_iter().filter(|r| *r > start).collect();
-    assert_eq!(revisions, writes, "every write seen exactly once across the resume");
+    assert_eq!(
+        revisions, writes,
+        "every write seen exactly once across the resume"
+    );
 }
 
 pub async fn watch_sees_only_its_prefix(store: Arc<dyn Store>) {
@@ -120,24 +139,53 @@ pub async fn watch_sees_only_its_prefix(store: Arc<dyn Store>) {
     assert_eq!(keys, ["a/1", "a/2"]);
 }
 
+pub async fn watch_from_a_future_revision_starts_there(store: Arc<dyn Store>) {
+    let now = store.list("f/").await.expect("list").revision;
+    let mut watch = store.watch("f/", now + 2).await.expect("watch");
+    let mut last = now;
+    for i in 0..3 {
+        last = store.put(&format!("f/{i}"), val("x"), None).await.expect("put");
+    }
+    let events = collect_until(&mut watch, last, "future watch").await;
+    let revisions: Vec<Revision> = events.iter().map(Event::revision).collect();
+    assert_eq!(revisions, [now + 3], "only revisions after the requested one");
+}
+
 pub async fn compaction_reports_compacted_and_relist_recovers(store: Arc<dyn Store>) {
     let mut revs = Vec::new();
     for i in 0..10 {
-        revs.push(store.put(&format!("z/{i}"), val("x"), None).await.expect("put"));
+        revs.push(
+            store
+                .put(&format!("z/{i}"), val("x"), None)
+                .await
+                .expect("put"),
+        );
     }
     store.compact(revs[5]).await.expect("compact");
-    store.compact(revs[5]).await.expect("compacting twice is harmless");
+    store
+        .compact(revs[5])
+        .await
+        .expect("compacting twice is harmless");
 
     let mut stale = store.watch("z/", revs[2]).await.expect("watch");
     match next_item(&mut stale, "stale watch").await {
-        Some(Err(StoreError::Compacted { requested, compacted })) => {
+        Some(Err(StoreError::Compacted {
+            requested,
+            compacted,
+        })) => {
             assert_eq!(requested, revs[2]);
-            assert!(compacted >= revs[2], "compacted {compacted} < requested {requested}");
+            assert!(
+                compacted >= revs[2],
+                "compacted {compacted} < requested {requested}"
+            );
         }
         other => panic!("a watch from a compacted revision must report Compacted, got {other:?}"),
     }
     let after = tokio::time::timeout(DEADLINE, futures::StreamExt::next(&mut stale)).await;
-    assert!(matches!(after, Ok(None)), "the stream ends after Compacted: {after:?}");
+    assert!(
+        matches!(after, Ok(None)),
+        "the stream ends after Compacted: {after:?}"
+    );
 
     // The caller's recovery: relist, then watch from the list's revision.
     let listed = store.list("z/").await.expect("relist");
@@ -184,5 +232,8 @@ pub async fn slow_watcher_is_cut_and_resumes(store: Arc<dyn Store>) {
     seen.extend(collect_until(&mut resumed, start + total, "resumed slow watch").await);
     let revisions: Vec<Revision> = seen.iter().map(Event::revision).collect();
     let expected: Vec<Revision> = (start + 1..=start + total).collect();
-    assert_eq!(revisions, expected, "nothing lost, nothing twice across the cut");
+    assert_eq!(
+        revisions, expected,
+        "nothing lost, nothing twice across the cut"
+    );
 }

@@ -48,7 +48,8 @@ impl RaftCluster {
         }
         let mut configs = BTreeMap::new();
         for id in peers.keys() {
-            let mut config = RaftStoreConfig::new(*id, peers.clone(), dir.path().join(format!("node-{id}")));
+            let mut config =
+                RaftStoreConfig::new(*id, peers.clone(), dir.path().join(format!("node-{id}")));
             tweak(&mut config);
             configs.insert(*id, config);
         }
@@ -58,13 +59,20 @@ impl RaftCluster {
             nodes: BTreeMap::new(),
         };
         for id in peers.keys() {
-            cluster.start_node(*id, StartMode::Bootstrap).await.map_err(|e| e.to_string())?;
+            cluster
+                .start_node(*id, StartMode::Bootstrap)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         cluster.leader().await?;
         Ok(cluster)
     }
 
-    pub async fn start_node(&mut self, id: NodeId, mode: StartMode) -> Result<Arc<RaftStore>, RaftStoreError> {
+    pub async fn start_node(
+        &mut self,
+        id: NodeId,
+        mode: StartMode,
+    ) -> Result<Arc<RaftStore>, RaftStoreError> {
         let config = self
             .configs
             .get(&id)
@@ -110,7 +118,9 @@ impl RaftCluster {
                 return Ok(*leader);
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!("replicas did not agree on a leader within {LEADER_TIMEOUT:?}: {seen:?}"));
+                return Err(format!(
+                    "replicas did not agree on a leader within {LEADER_TIMEOUT:?}: {seen:?}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -147,7 +157,10 @@ impl RaftHarness {
 #[async_trait]
 impl StoreHarness for RaftHarness {
     async fn start(&self, options: HarnessOptions) -> Result<TestStore, String> {
-        let cluster = RaftCluster::start(self.replicas, |c| c.watch_buffer_events = options.watch_buffer_events).await?;
+        let cluster = RaftCluster::start(self.replicas, |c| {
+            c.watch_buffer_events = options.watch_buffer_events
+        })
+        .await?;
         let store = cluster.follower().await?;
         Ok(TestStore {
             store,
