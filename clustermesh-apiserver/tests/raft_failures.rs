@@ -18,7 +18,10 @@ const DEADLINE: Duration = Duration::from_secs(30);
 async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + DEADLINE;
     while !check() {
-        assert!(Instant::now() < deadline, "{what}: not true within {DEADLINE:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not true within {DEADLINE:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -70,7 +73,10 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
     };
     let deadline = Instant::now() + DEADLINE;
     while !acked_before(200).await {
-        assert!(Instant::now() < deadline, "writers made no progress before the kill");
+        assert!(
+            Instant::now() < deadline,
+            "writers made no progress before the kill"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -79,7 +85,10 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
     let stopped = killed_at.elapsed();
     let new_leader = cluster.leader().await.expect("a new leader");
     assert_ne!(new_leader, leader);
-    println!("leader {leader} stopped in {stopped:?}; replica {new_leader} leads after {:?}", killed_at.elapsed());
+    println!(
+        "leader {leader} stopped in {stopped:?}; replica {new_leader} leads after {:?}",
+        killed_at.elapsed()
+    );
 
     // Writes resume: some acknowledgement lands after the kill, within 3 s of it.
     let deadline = Instant::now() + DEADLINE;
@@ -94,7 +103,10 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
         if let Some(at) = first_after {
             break at - killed_at;
         }
-        assert!(Instant::now() < deadline, "no write acknowledged after the leader was killed");
+        assert!(
+            Instant::now() < deadline,
+            "no write acknowledged after the leader was killed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let target = acks.lock().await.keys.len() + 200;
@@ -103,8 +115,13 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
     }
     stop.store(true, Ordering::Relaxed);
     let ambiguous: u32 = writers.join_all().await.into_iter().sum();
-    println!("writes resumed {resumed:?} after the leader was killed; {ambiguous} writes were not acknowledged");
-    assert!(resumed <= Duration::from_secs(3), "writes resumed only after {resumed:?}");
+    println!(
+        "writes resumed {resumed:?} after the leader was killed; {ambiguous} writes were not acknowledged"
+    );
+    assert!(
+        resumed <= Duration::from_secs(3),
+        "writes resumed only after {resumed:?}"
+    );
 
     let listed = survivors[0].list("load/").await.expect("list");
     let present: BTreeSet<&str> = listed.items.iter().map(|kv| kv.key.as_str()).collect();
@@ -115,7 +132,12 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
         .map(|(_, k)| k.as_str())
         .filter(|k| !present.contains(k))
         .collect();
-    assert!(missing.is_empty(), "{} acknowledged writes lost, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -128,11 +150,21 @@ async fn restarted_replica_catches_up_by_snapshot() {
     .expect("replica set");
     let leader_id = cluster.leader().await.expect("leader");
     let leader = cluster.node(leader_id).expect("leader running");
-    leader.put("early", Bytes::from_static(b"1"), None).await.expect("put");
-    let lagging = cluster.running().into_iter().find(|id| *id != leader_id).expect("a follower");
+    leader
+        .put("early", Bytes::from_static(b"1"), None)
+        .await
+        .expect("put");
+    let lagging = cluster
+        .running()
+        .into_iter()
+        .find(|id| *id != leader_id)
+        .expect("a follower");
     let lag_node = cluster.node(lagging).expect("follower");
     eventually("follower has the early write", || {
-        lag_node.local_list("early").map(|l| l.items.len() == 1).unwrap_or(false)
+        lag_node
+            .local_list("early")
+            .map(|l| l.items.len() == 1)
+            .unwrap_or(false)
     })
     .await;
     drop(lag_node);
@@ -145,7 +177,10 @@ async fn restarted_replica_catches_up_by_snapshot() {
             let leader = leader.clone();
             puts.spawn(async move {
                 let key = format!("later/{chunk}/{i}");
-                leader.put(&key, Bytes::from(key.clone()), None).await.expect("put")
+                leader
+                    .put(&key, Bytes::from(key.clone()), None)
+                    .await
+                    .expect("put")
             });
         }
         puts.join_all().await;
@@ -153,39 +188,77 @@ async fn restarted_replica_catches_up_by_snapshot() {
     let want = leader.list("").await.expect("list");
     assert_eq!(want.items.len(), 501);
     eventually("the leader purged its log past the stopped replica", || {
-        leader.metrics().borrow().purged.map(|p| p.index).unwrap_or(0) > 100
+        leader
+            .metrics()
+            .borrow()
+            .purged
+            .map(|p| p.index)
+            .unwrap_or(0)
+            > 100
     })
     .await;
 
-    let restarted = cluster.start_node(lagging, StartMode::Existing).await.expect("restart from its data dir");
+    let restarted = cluster
+        .start_node(lagging, StartMode::Existing)
+        .await
+        .expect("restart from its data dir");
     eventually("the restarted replica caught up", || {
-        restarted.local_list("").map(|l| l.items == want.items).unwrap_or(false)
+        restarted
+            .local_list("")
+            .map(|l| l.items == want.items)
+            .unwrap_or(false)
     })
     .await;
-    assert!(restarted.snapshots_installed() >= 1, "it fell behind the purge point, so it needed a snapshot");
-    assert_eq!(restarted.local_list("").expect("local").revision, want.revision);
+    assert!(
+        restarted.snapshots_installed() >= 1,
+        "it fell behind the purge point, so it needed a snapshot"
+    );
+    assert_eq!(
+        restarted.local_list("").expect("local").revision,
+        want.revision
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn single_replica_restart_keeps_every_write() {
-    let mut cluster = RaftCluster::start(1, |c| c.snapshot_after_logs = 50).await.expect("replica");
+    let mut cluster = RaftCluster::start(1, |c| c.snapshot_after_logs = 50)
+        .await
+        .expect("replica");
     let node = cluster.node(1).expect("running");
-    let lease = node.grant_lease(Duration::from_secs(60)).await.expect("lease");
+    let lease = node
+        .grant_lease(Duration::from_secs(60))
+        .await
+        .expect("lease");
     for i in 0..120 {
-        node.put(&format!("k/{i:03}"), Bytes::from(format!("v{i}")), None).await.expect("put");
+        node.put(&format!("k/{i:03}"), Bytes::from(format!("v{i}")), None)
+            .await
+            .expect("put");
     }
-    node.put("leased", Bytes::from_static(b"l"), Some(lease)).await.expect("put");
+    node.put("leased", Bytes::from_static(b"l"), Some(lease))
+        .await
+        .expect("put");
     node.delete("k/000").await.expect("delete");
     let before = node.list("").await.expect("list");
     drop(node);
     cluster.stop_node(1).await;
 
-    let node = cluster.start_node(1, StartMode::Existing).await.expect("restart");
+    let node = cluster
+        .start_node(1, StartMode::Existing)
+        .await
+        .expect("restart");
     cluster.leader().await.expect("leader again");
     let after = node.list("").await.expect("list");
-    assert_eq!(after, before, "snapshot plus log replay restores keys and revision");
-    node.keep_alive(lease).await.expect("the lease survived the restart");
-    let next = node.put("k/new", Bytes::from_static(b"n"), None).await.expect("put");
+    assert_eq!(
+        after, before,
+        "snapshot plus log replay restores keys and revision"
+    );
+    node.keep_alive(lease)
+        .await
+        .expect("the lease survived the restart");
+    let next = node
+        .put("k/new", Bytes::from_static(b"n"), None)
+        .await
+        .expect("put");
     assert_eq!(next, before.revision + 1);
 }
 
@@ -197,7 +270,11 @@ async fn missing_data_dir_refuses_to_start() {
     std::fs::remove_dir_all(cluster.data_dir(victim)).expect("remove data dir");
     match cluster.start_node(victim, StartMode::Existing).await {
         Err(err @ RaftStoreError::DataDirMissing(_)) => {
-            assert!(err.to_string().contains("refusing to start a replica empty"), "{err}")
+            assert!(
+                err.to_string()
+                    .contains("refusing to start a replica empty"),
+                "{err}"
+            )
         }
         Err(other) => panic!("expected DataDirMissing, got {other}"),
         Ok(_) => panic!("a replica with no data dir must not start"),
@@ -208,8 +285,17 @@ async fn missing_data_dir_refuses_to_start() {
 async fn corrupted_data_dir_refuses_to_start() {
     let mut cluster = RaftCluster::start(3, |_| {}).await.expect("replica set");
     let leader = cluster.leader().await.expect("leader");
-    cluster.node(leader).expect("leader").put("k", Bytes::from_static(b"v"), None).await.expect("put");
-    let victims: Vec<_> = cluster.running().into_iter().filter(|id| *id != leader).collect();
+    cluster
+        .node(leader)
+        .expect("leader")
+        .put("k", Bytes::from_static(b"v"), None)
+        .await
+        .expect("put");
+    let victims: Vec<_> = cluster
+        .running()
+        .into_iter()
+        .filter(|id| *id != leader)
+        .collect();
     for id in &victims {
         cluster.stop_node(*id).await;
     }

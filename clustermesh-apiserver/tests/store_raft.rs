@@ -2,7 +2,9 @@
 //! replicas with the store under test a follower (forwarded writes, read-index reads).
 
 mod single_replica {
-    clustermesh_apiserver::store_conformance_tests!(clustermesh_apiserver::store::testing::RaftHarness::single());
+    clustermesh_apiserver::store_conformance_tests!(
+        clustermesh_apiserver::store::testing::RaftHarness::single()
+    );
 }
 
 mod three_replicas {

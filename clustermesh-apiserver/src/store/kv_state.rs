@@ -142,7 +142,10 @@ impl KvState {
     pub fn list(&self, prefix: &str) -> ListResult {
         let items = self
             .keys
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, s)| to_kv(k, s))
             .collect();
@@ -188,19 +191,25 @@ impl KvState {
             Command::Put { key, value, lease } => self
                 .write(vec![WriteOp::Put { key, value, lease }])
                 .map(|(rev, _)| CommandResponse::Revision(rev)),
-            Command::Delete { key } => self
-                .write(vec![WriteOp::Delete { key }])
-                .map(|(revision, deleted)| {
-                    CommandResponse::Deleted(DeleteOutcome { deleted, revision })
-                }),
+            Command::Delete { key } => {
+                self.write(vec![WriteOp::Delete { key }])
+                    .map(|(revision, deleted)| {
+                        CommandResponse::Deleted(DeleteOutcome { deleted, revision })
+                    })
+            }
             Command::DeletePrefix { prefix } => {
                 let keys = self.list_keys(&prefix);
-                let ops = keys.into_iter().map(|key| WriteOp::Delete { key }).collect();
+                let ops = keys
+                    .into_iter()
+                    .map(|key| WriteOp::Delete { key })
+                    .collect();
                 self.write(ops).map(|(revision, deleted)| {
                     CommandResponse::Deleted(DeleteOutcome { deleted, revision })
                 })
             }
-            Command::Batch(ops) => self.write(ops).map(|(rev, _)| CommandResponse::Revision(rev)),
+            Command::Batch(ops) => self
+                .write(ops)
+                .map(|(rev, _)| CommandResponse::Revision(rev)),
             Command::Cas(cas) => self.cas(cas).map(CommandResponse::Cas),
             Command::GrantLease { ttl_ms } => {
                 let id = LeaseId(self.next_lease_id);
@@ -271,7 +280,10 @@ impl KvState {
 
     fn list_keys(&self, prefix: &str) -> Vec<String> {
         self.keys
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, _)| k.clone())
             .collect()
@@ -348,7 +360,10 @@ impl KvState {
                 doomed.extend(lease.keys);
             }
         }
-        let ops = doomed.into_iter().map(|key| WriteOp::Delete { key }).collect();
+        let ops = doomed
+            .into_iter()
+            .map(|key| WriteOp::Delete { key })
+            .collect();
         self.write(ops).map(|_| ())
     }
 
@@ -408,7 +423,9 @@ impl KvState {
 
     /// The events of the revision the apply just created; then history is trimmed.
     fn events_of_current_apply(&mut self) -> Vec<Event> {
-        let start = self.history.partition_point(|e| e.revision() < self.revision);
+        let start = self
+            .history
+            .partition_point(|e| e.revision() < self.revision);
         let events: Vec<Event> = self
             .history
             .range(start..)

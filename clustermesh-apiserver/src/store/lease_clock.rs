@@ -90,8 +90,14 @@ mod tests {
         assert!(clock.refresh(LeaseId(2), t0 + Duration::from_secs(2)));
         assert!(clock.expired(t0 + Duration::from_millis(2900)).is_empty());
         assert!(!clock.refresh(LeaseId(9), t0));
-        clock.reset([(LeaseId(1), 1000)].into_iter(), t0 + Duration::from_secs(10));
+        clock.reset(
+            [(LeaseId(1), 1000)].into_iter(),
+            t0 + Duration::from_secs(10),
+        );
         assert!(clock.expired(t0 + Duration::from_secs(10)).is_empty());
-        assert_eq!(clock.expired(t0 + Duration::from_secs(11)), vec![LeaseId(1)]);
+        assert_eq!(
+            clock.expired(t0 + Duration::from_secs(11)),
+            vec![LeaseId(1)]
+        );
     }
 }

@@ -144,7 +144,9 @@ impl Store for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<DeleteOutcome> {
-        match self.apply(Command::Delete { key: key.to_owned() })? {
+        match self.apply(Command::Delete {
+            key: key.to_owned(),
+        })? {
             CommandResponse::Deleted(outcome) => Ok(outcome),
             other => Err(unexpected(other)),
         }

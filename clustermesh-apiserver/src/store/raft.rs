@@ -57,18 +57,23 @@ impl RaftStore {
         let listen = config.listen_addr()?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|source| RaftStoreError::Bind { addr: listen, source })?;
+            .map_err(|source| RaftStoreError::Bind {
+                addr: listen,
+                source,
+            })?;
         let db = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || db::open(&config, mode))
                 .await
                 .map_err(|e| RaftStoreError::Raft(format!("opening the store: {e}")))??
         };
-        let (state_machine, applied) = StateMachine::load(db.clone(), config.state, config.watch_buffer_events)
-            .map_err(|reason| RaftStoreError::Corrupted {
-                path: config.db_path(),
-                reason,
-            })?;
+        let (state_machine, applied) =
+            StateMachine::load(db.clone(), config.state, config.watch_buffer_events).map_err(
+                |reason| RaftStoreError::Corrupted {
+                    path: config.db_path(),
+                    reason,
+                },
+            )?;
         let db_handle = Arc::downgrade(&db);
         let mut log_store = LogStore::new(db);
         let fresh = {
@@ -80,7 +85,10 @@ impl RaftStore {
                     path: config.db_path(),
                     reason: e.to_string(),
                 })?;
-            state.last_log_id.is_none() && lock(&applied).map(|a| a.last_applied.is_none()).unwrap_or(false)
+            state.last_log_id.is_none()
+                && lock(&applied)
+                    .map(|a| a.last_applied.is_none())
+                    .unwrap_or(false)
         };
 
         let raft_config = openraft::Config {
@@ -103,15 +111,26 @@ impl RaftStore {
         let network = Network {
             max_message_bytes: config.max_message_bytes,
         };
-        let raft = openraft::Raft::new(config.node_id, Arc::new(raft_config), network, log_store, state_machine)
-            .await
-            .map_err(|e| RaftStoreError::Raft(e.to_string()))?;
+        let raft = openraft::Raft::new(
+            config.node_id,
+            Arc::new(raft_config),
+            network,
+            log_store,
+            state_machine,
+        )
+        .await
+        .map_err(|e| RaftStoreError::Raft(e.to_string()))?;
 
         let peers = config
             .peers
             .iter()
             .filter(|(id, _)| **id != config.node_id)
-            .map(|(id, addr)| (*id, PeerClient::new(*id, &addr.to_string(), config.max_message_bytes)))
+            .map(|(id, addr)| {
+                (
+                    *id,
+                    PeerClient::new(*id, &addr.to_string(), config.max_message_bytes),
+                )
+            })
             .collect();
         let replica = Arc::new(Replica {
             id: config.node_id,
@@ -127,9 +146,11 @@ impl RaftStore {
         let span = tracing::info_span!("raft", node = config.node_id);
         let server = tonic::transport::Server::builder()
             .add_service(
-                RaftReplicationServer::new(RaftService { replica: replica.clone() })
-                    .max_decoding_message_size(config.max_message_bytes)
-                    .max_encoding_message_size(config.max_message_bytes),
+                RaftReplicationServer::new(RaftService {
+                    replica: replica.clone(),
+                })
+                .max_decoding_message_size(config.max_message_bytes)
+                .max_encoding_message_size(config.max_message_bytes),
             )
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),
@@ -201,7 +222,9 @@ impl RaftStore {
 
     /// How many snapshots this replica installed from its leader since it started.
     pub fn snapshots_installed(&self) -> u64 {
-        lock(&self.replica.applied).map(|a| a.snapshots_installed).unwrap_or(0)
+        lock(&self.replica.applied)
+            .map(|a| a.snapshots_installed)
+            .unwrap_or(0)
     }
 
     /// Stops serving, stops raft and waits for every task. Idempotent.

@@ -85,7 +85,10 @@ pub struct Cas {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CasAction {
-    Put { value: Bytes, lease: Option<LeaseId> },
+    Put {
+        value: Bytes,
+        lease: Option<LeaseId>,
+    },
     Delete,
 }
 

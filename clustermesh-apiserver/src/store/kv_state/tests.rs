@@ -45,7 +45,11 @@ fn same_commands_give_same_state() {
         assert_eq!(a, b);
     }
     assert_eq!(one.list(""), two.list(""));
-    assert_eq!(one.revision(), 5, "four writes and one expiry that deleted a key");
+    assert_eq!(
+        one.revision(),
+        5,
+        "four writes and one expiry that deleted a key"
+    );
 }
 
 #[test]
@@ -84,7 +88,10 @@ fn no_op_writes_do_not_advance_or_replay_events() {
             revision: 1
         })
     );
-    assert!(events.is_empty(), "a no-op must not re-emit the last revision's events");
+    assert!(
+        events.is_empty(),
+        "a no-op must not re-emit the last revision's events"
+    );
     let (_, events) = ok(&mut s, Command::GrantLease { ttl_ms: 5 });
     assert!(events.is_empty());
     assert_eq!(s.revision(), 1);
@@ -101,7 +108,13 @@ fn lease_follows_the_key_when_it_is_rebound() {
     assert!(events.is_empty());
     assert_eq!(s.get("k").and_then(|kv| kv.lease), Some(l2));
     let (_, events) = ok(&mut s, Command::RevokeLease { id: l2 });
-    assert_eq!(events, vec![Event::Delete { key: "k".into(), revision: 3 }]);
+    assert_eq!(
+        events,
+        vec![Event::Delete {
+            key: "k".into(),
+            revision: 3
+        }]
+    );
     assert!(!s.has_lease(l2));
 }
 
@@ -120,7 +133,9 @@ fn history_is_trimmed_to_whole_revisions() {
     ok(&mut s, put("c", "1", None));
     // Six events exceed the limit of five: revision 1 goes, revision 2 stays whole.
     assert_eq!(s.compact_revision(), 1);
-    let events = s.history_after("", 1).expect("history after the compaction point");
+    let events = s
+        .history_after("", 1)
+        .expect("history after the compaction point");
     assert_eq!(events.len(), 5);
     assert!(matches!(
         s.history_after("", 0),
@@ -140,7 +155,11 @@ fn snapshot_roundtrip_keeps_keys_leases_and_revision() {
     let restored = KvState::from_snapshot(KvStateConfig::default(), s.to_snapshot());
     assert_eq!(restored.list(""), s.list(""));
     assert_eq!(restored.leases().collect::<Vec<_>>(), vec![(lease, 1500)]);
-    assert_eq!(restored.compact_revision(), s.revision(), "history starts at the snapshot");
+    assert_eq!(
+        restored.compact_revision(),
+        s.revision(),
+        "history starts at the snapshot"
+    );
 
     // Lease bookkeeping survives: expiring the lease still deletes its key.
     let mut restored = restored;

@@ -26,7 +26,10 @@ pub(crate) const SNAPSHOT_DATA: &str = "data";
 
 const FORMAT_VERSION: u32 = 1;
 
-pub(crate) fn open(config: &RaftStoreConfig, mode: StartMode) -> Result<Arc<Database>, RaftStoreError> {
+pub(crate) fn open(
+    config: &RaftStoreConfig,
+    mode: StartMode,
+) -> Result<Arc<Database>, RaftStoreError> {
     let path = config.db_path();
     let corrupted = |reason: String| RaftStoreError::Corrupted {
         path: path.clone(),
@@ -55,7 +58,9 @@ pub(crate) fn open(config: &RaftStoreConfig, mode: StartMode) -> Result<Arc<Data
             })?;
             match db.check_integrity() {
                 Ok(true) => {}
-                Ok(false) => tracing::warn!(path = %path.display(), "raft store repaired after an unclean shutdown"),
+                Ok(false) => {
+                    tracing::warn!(path = %path.display(), "raft store repaired after an unclean shutdown")
+                }
                 Err(e) => return Err(corrupted(e.to_string())),
             }
             db
@@ -71,7 +76,9 @@ fn open_when_unlocked(path: &Path) -> Result<Database, redb::DatabaseError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         match Database::open(path) {
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) if std::time::Instant::now() < deadline => {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                if std::time::Instant::now() < deadline =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,
@@ -100,7 +107,9 @@ fn verify(db: &Database, node_id: NodeId, path: &Path) -> Result<(), RaftStoreEr
         reason,
     };
     let txn = db.begin_read().map_err(|e| corrupted(e.to_string()))?;
-    let meta = txn.open_table(META).map_err(|e| corrupted(format!("meta table: {e}")))?;
+    let meta = txn
+        .open_table(META)
+        .map_err(|e| corrupted(format!("meta table: {e}")))?;
     let get = |key: &str| -> Result<Option<Vec<u8>>, RaftStoreError> {
         meta.get(key)
             .map(|v| v.map(|v| v.value().to_vec()))
@@ -122,7 +131,9 @@ fn verify(db: &Database, node_id: NodeId, path: &Path) -> Result<(), RaftStoreEr
         None => return Err(corrupted("no format version recorded".into())),
     };
     if format != FORMAT_VERSION {
-        return Err(corrupted(format!("format version {format}, expected {FORMAT_VERSION}")));
+        return Err(corrupted(format!(
+            "format version {format}, expected {FORMAT_VERSION}"
+        )));
     }
     if let Some(bytes) = get(META_VOTE)? {
         decode::<Vote>(&bytes).map_err(|e| corrupted(format!("vote: {e}")))?;
@@ -134,9 +145,12 @@ fn verify(db: &Database, node_id: NodeId, path: &Path) -> Result<(), RaftStoreEr
         .get(SNAPSHOT_META)
         .map_err(|e| corrupted(format!("snapshot meta: {e}")))?
     {
-        decode::<SnapshotMeta>(bytes.value()).map_err(|e| corrupted(format!("snapshot meta: {e}")))?;
+        decode::<SnapshotMeta>(bytes.value())
+            .map_err(|e| corrupted(format!("snapshot meta: {e}")))?;
     }
-    let logs = txn.open_table(LOGS).map_err(|e| corrupted(format!("log table: {e}")))?;
+    let logs = txn
+        .open_table(LOGS)
+        .map_err(|e| corrupted(format!("log table: {e}")))?;
     for entry in [logs.first(), logs.last()] {
         if let Some((index, bytes)) = entry.map_err(|e| corrupted(format!("log: {e}")))? {
             decode::<super::type_config::Entry>(bytes.value())

@@ -29,12 +29,15 @@ pub(crate) async fn run(replica: Arc<Replica>, shutdown: CancellationToken) {
             leading = false;
             continue;
         }
-        let Ok(leases) = lock(&replica.applied).map(|a| a.state.leases().collect::<Vec<_>>()) else {
+        let Ok(leases) = lock(&replica.applied).map(|a| a.state.leases().collect::<Vec<_>>())
+        else {
             return;
         };
         let now = Instant::now();
         let expired = {
-            let Ok(mut clock) = replica.clock() else { return };
+            let Ok(mut clock) = replica.clock() else {
+                return;
+            };
             match leading {
                 // A new leader cannot know when keep-alives last arrived: full TTL for all.
                 false => clock.reset(leases.into_iter(), now),
@@ -47,7 +50,13 @@ pub(crate) async fn run(replica: Arc<Replica>, shutdown: CancellationToken) {
             continue;
         }
         tracing::debug!(leases = ?expired, "expiring leases");
-        match replica.raft.client_write(Command::ExpireLeases { ids: expired.clone() }).await {
+        match replica
+            .raft
+            .client_write(Command::ExpireLeases {
+                ids: expired.clone(),
+            })
+            .await
+        {
             Ok(_) => {
                 if let Ok(mut clock) = replica.clock() {
                     expired.iter().for_each(|id| clock.forget(*id));

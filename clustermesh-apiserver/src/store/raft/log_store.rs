@@ -21,11 +21,7 @@ pub(crate) struct LogStore {
 }
 
 fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, msg: impl ToString) -> StorageError {
-    StorageError::from_io_error(
-        subject,
-        verb,
-        std::io::Error::other(msg.to_string()),
-    )
+    StorageError::from_io_error(subject, verb, std::io::Error::other(msg.to_string()))
 }
 
 fn logs_err(verb: ErrorVerb) -> impl Fn(String) -> StorageError {
@@ -50,7 +46,10 @@ impl LogStore {
         }
     }
 
-    async fn read_meta<T: DeserializeOwned + Send + 'static>(&self, key: &'static str) -> Result<Option<T>, StorageError> {
+    async fn read_meta<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &'static str,
+    ) -> Result<Option<T>, StorageError> {
         self.blocking(ErrorVerb::Read, move |db| {
             let txn = db.begin_read().map_err(|e| e.to_string())?;
             let meta = txn.open_table(META).map_err(|e| e.to_string())?;
@@ -62,14 +61,20 @@ impl LogStore {
         .await
     }
 
-    async fn write_meta<T: Serialize>(&self, key: &'static str, value: &T, durability: Durability) -> Result<(), StorageError> {
+    async fn write_meta<T: Serialize>(
+        &self,
+        key: &'static str,
+        value: &T,
+        durability: Durability,
+    ) -> Result<(), StorageError> {
         let bytes = encode(value).map_err(logs_err(ErrorVerb::Write))?;
         self.blocking(ErrorVerb::Write, move |db| {
             let mut txn = db.begin_write().map_err(|e| e.to_string())?;
             txn.set_durability(durability).map_err(|e| e.to_string())?;
             {
                 let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
-                meta.insert(key, bytes.as_slice()).map_err(|e| e.to_string())?;
+                meta.insert(key, bytes.as_slice())
+                    .map_err(|e| e.to_string())?;
             }
             txn.commit().map_err(|e| e.to_string())
         })
@@ -124,7 +129,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), StorageError> {
-        self.write_meta(META_VOTE, vote, Durability::Immediate).await
+        self.write_meta(META_VOTE, vote, Durability::Immediate)
+            .await
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, StorageError> {
@@ -134,14 +140,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         // Advisory (it only speeds up replay after a restart), so it rides along with the
         // next durable commit instead of paying for its own fsync.
-        self.write_meta(META_COMMITTED, &committed, Durability::None).await
+        self.write_meta(META_COMMITTED, &committed, Durability::None)
+            .await
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        Ok(self.read_meta::<Option<LogId>>(META_COMMITTED).await?.flatten())
+        Ok(self
+            .read_meta::<Option<LogId>>(META_COMMITTED)
+            .await?
+            .flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -157,7 +171,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 {
                     let mut logs = txn.open_table(LOGS).map_err(|e| e.to_string())?;
                     for (index, bytes) in &encoded {
-                        logs.insert(*index, bytes.as_slice()).map_err(|e| e.to_string())?;
+                        logs.insert(*index, bytes.as_slice())
+                            .map_err(|e| e.to_string())?;
                     }
                 }
                 txn.commit().map_err(|e| e.to_string())
@@ -176,7 +191,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let txn = db.begin_write().map_err(|e| e.to_string())?;
             {
                 let mut logs = txn.open_table(LOGS).map_err(|e| e.to_string())?;
-                logs.retain_in(log_id.index.., |_, _| false).map_err(|e| e.to_string())?;
+                logs.retain_in(log_id.index.., |_, _| false)
+                    .map_err(|e| e.to_string())?;
             }
             txn.commit().map_err(|e| e.to_string())
         })
@@ -189,9 +205,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let txn = db.begin_write().map_err(|e| e.to_string())?;
             {
                 let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
-                meta.insert(META_LAST_PURGED, marker.as_slice()).map_err(|e| e.to_string())?;
+                meta.insert(META_LAST_PURGED, marker.as_slice())
+                    .map_err(|e| e.to_string())?;
                 let mut logs = txn.open_table(LOGS).map_err(|e| e.to_string())?;
-                logs.retain_in(..=log_id.index, |_, _| false).map_err(|e| e.to_string())?;
+                logs.retain_in(..=log_id.index, |_, _| false)
+                    .map_err(|e| e.to_string())?;
             }
             txn.commit().map_err(|e| e.to_string())
         })

@@ -5,10 +5,15 @@ use std::time::Duration;
 
 use clustermesh_proto::pb;
 use clustermesh_proto::pb::raft_replication_client::RaftReplicationClient;
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
-use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
-use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse};
 use openraft::BasicNode;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::transport::{Channel, Endpoint};
@@ -61,7 +66,10 @@ impl PeerClient {
         timeout: Duration,
     ) -> Result<Resp, CallError> {
         let Some(client) = self.client.clone() else {
-            return Err(CallError::Unreachable(format!("invalid raft peer address {:?}", self.addr)));
+            return Err(CallError::Unreachable(format!(
+                "invalid raft peer address {:?}",
+                self.addr
+            )));
         };
         let data = encode(req).map_err(CallError::Codec)?;
         let mut request = tonic::Request::new(pb::RaftPayload { data });
@@ -78,7 +86,9 @@ impl PeerClient {
         .await;
         match sent {
             Err(_) => Err(CallError::Timeout(timeout)),
-            Ok(Err(status)) if never_sent(&status) => Err(CallError::Unreachable(status.to_string())),
+            Ok(Err(status)) if never_sent(&status) => {
+                Err(CallError::Unreachable(status.to_string()))
+            }
             Ok(Err(status)) => Err(CallError::Failed(status.to_string())),
             Ok(Ok(resp)) => decode(&resp.into_inner().data).map_err(CallError::Codec),
         }
@@ -88,7 +98,11 @@ impl PeerClient {
         self.addr.clone()
     }
 
-    pub(crate) async fn forward<Req: Serialize, Resp: DeserializeOwned>(&self, req: &Req, timeout: Duration) -> Result<Resp, CallError> {
+    pub(crate) async fn forward<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, CallError> {
         self.call(Method::Forward, req, timeout).await
     }
 
@@ -144,7 +158,9 @@ pub(crate) enum CallError {
 }
 
 impl CallError {
-    fn into_rpc_error<E: std::error::Error>(self) -> RPCError<NodeId, BasicNode, RaftError<NodeId, E>> {
+    fn into_rpc_error<E: std::error::Error>(
+        self,
+    ) -> RPCError<NodeId, BasicNode, RaftError<NodeId, E>> {
         match self {
             CallError::Unreachable(_) => RPCError::Unreachable(Unreachable::new(&self)),
             other => RPCError::Network(NetworkError::new(&other)),
@@ -177,7 +193,10 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         &mut self,
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
-    ) -> Result<InstallSnapshotResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>> {
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
         self.raft_call(Method::InstallSnapshot, &rpc, &option).await
     }
 

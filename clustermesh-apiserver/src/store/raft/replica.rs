@@ -60,7 +60,9 @@ impl Replica {
             if Instant::now() + backoff >= deadline {
                 return Err(StoreError::Unavailable {
                     reason: format!("{reason} (gave up after {:?})", self.request_timeout),
-                    leader_hint: leader.and_then(|l| self.peers.get(&l)).map(PeerClient::addr),
+                    leader_hint: leader
+                        .and_then(|l| self.peers.get(&l))
+                        .map(PeerClient::addr),
                 });
             }
             tokio::time::sleep(backoff).await;
@@ -69,11 +71,18 @@ impl Replica {
     }
 
     /// `Err(reason)` means "retry": the request certainly did not execute.
-    async fn forward(&self, leader: NodeId, req: &ForwardRequest, deadline: Instant) -> Result<Result<ForwardReply, StoreError>, String> {
+    async fn forward(
+        &self,
+        leader: NodeId,
+        req: &ForwardRequest,
+        deadline: Instant,
+    ) -> Result<Result<ForwardReply, StoreError>, String> {
         let Some(client) = self.peers.get(&leader) else {
             return Err(format!("leader {leader} is not in the peer list"));
         };
-        let timeout = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(50));
+        let timeout = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(50));
         match client.forward::<_, ForwardOutcome>(req, timeout).await {
             Ok(ForwardOutcome::Done(result)) => Ok(result),
             Ok(ForwardOutcome::NotLeader) => Err(format!("node {leader} is no longer leader")),
@@ -91,12 +100,18 @@ impl Replica {
         match req {
             ForwardRequest::Write(cmd) => self.write_as_leader(cmd.clone()).await,
             ForwardRequest::ReadIndex => match self.raft.get_read_log_id().await {
-                Ok((read_log_id, _)) => ForwardOutcome::Done(Ok(ForwardReply::ReadIndex(read_log_id))),
-                Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_))) => ForwardOutcome::NotLeader,
+                Ok((read_log_id, _)) => {
+                    ForwardOutcome::Done(Ok(ForwardReply::ReadIndex(read_log_id)))
+                }
+                Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_))) => {
+                    ForwardOutcome::NotLeader
+                }
                 Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(e))) => {
                     ForwardOutcome::Done(Err(StoreError::unavailable(format!("no quorum: {e}"))))
                 }
-                Err(RaftError::Fatal(f)) => ForwardOutcome::Done(Err(StoreError::unavailable(format!("raft stopped: {f}")))),
+                Err(RaftError::Fatal(f)) => {
+                    ForwardOutcome::Done(Err(StoreError::unavailable(format!("raft stopped: {f}"))))
+                }
             },
             ForwardRequest::KeepAlive(id) => {
                 if !self.is_leader() {
@@ -125,13 +140,17 @@ impl Replica {
                 }
                 ForwardOutcome::Done(result.map(ForwardReply::Written))
             }
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => ForwardOutcome::NotLeader,
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+                ForwardOutcome::NotLeader
+            }
             Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
                 ForwardOutcome::Done(Err(StoreError::Backend(e.to_string())))
             }
             // A stopped raft appends nothing, so the write certainly did not happen.
             Err(RaftError::Fatal(Fatal::Stopped)) => ForwardOutcome::NotLeader,
-            Err(RaftError::Fatal(f)) => ForwardOutcome::Done(Err(StoreError::unavailable(format!("raft failed: {f}")))),
+            Err(RaftError::Fatal(f)) => {
+                ForwardOutcome::Done(Err(StoreError::unavailable(format!("raft failed: {f}"))))
+            }
         }
     }
 
@@ -157,13 +176,19 @@ impl Replica {
     pub(crate) async fn read<T>(&self, read: impl FnOnce(&KvState) -> T) -> Result<T, StoreError> {
         let read_log_id = match self.execute(&ForwardRequest::ReadIndex).await? {
             ForwardReply::ReadIndex(id) => id,
-            other => return Err(StoreError::Backend(format!("unexpected read-index reply {other:?}"))),
+            other => {
+                return Err(StoreError::Backend(format!(
+                    "unexpected read-index reply {other:?}"
+                )));
+            }
         };
         self.raft
             .wait(Some(self.request_timeout))
             .applied_index_at_least(read_log_id.map(|id| id.index), "read index")
             .await
-            .map_err(|e| StoreError::unavailable(format!("replica did not catch up to the read index: {e}")))?;
+            .map_err(|e| {
+                StoreError::unavailable(format!("replica did not catch up to the read index: {e}"))
+            })?;
         let applied = lock(&self.applied)?;
         Ok(read(&applied.state))
     }
@@ -172,7 +197,9 @@ impl Replica {
     pub(crate) async fn write(&self, cmd: Command) -> Result<CommandResponse, StoreError> {
         match self.execute(&ForwardRequest::Write(cmd)).await? {
             ForwardReply::Written(resp) => Ok(resp),
-            other => Err(StoreError::Backend(format!("unexpected write reply {other:?}"))),
+            other => Err(StoreError::Backend(format!(
+                "unexpected write reply {other:?}"
+            ))),
         }
     }
 }

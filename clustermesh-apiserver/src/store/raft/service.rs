@@ -17,7 +17,8 @@ pub(crate) struct RaftService {
 }
 
 fn payload<T: DeserializeOwned>(req: Request<pb::RaftPayload>) -> Result<T, Status> {
-    decode(&req.into_inner().data).map_err(|e| Status::invalid_argument(format!("raft payload: {e}")))
+    decode(&req.into_inner().data)
+        .map_err(|e| Status::invalid_argument(format!("raft payload: {e}")))
 }
 
 fn reply<T: Serialize>(value: &T) -> Result<Response<pb::RaftPayload>, Status> {
@@ -28,22 +29,34 @@ fn reply<T: Serialize>(value: &T) -> Result<Response<pb::RaftPayload>, Status> {
 
 #[tonic::async_trait]
 impl RaftReplication for RaftService {
-    async fn append_entries(&self, req: Request<pb::RaftPayload>) -> Result<Response<pb::RaftPayload>, Status> {
+    async fn append_entries(
+        &self,
+        req: Request<pb::RaftPayload>,
+    ) -> Result<Response<pb::RaftPayload>, Status> {
         let rpc = payload(req)?;
         reply(&self.replica.raft.append_entries(rpc).await)
     }
 
-    async fn vote(&self, req: Request<pb::RaftPayload>) -> Result<Response<pb::RaftPayload>, Status> {
+    async fn vote(
+        &self,
+        req: Request<pb::RaftPayload>,
+    ) -> Result<Response<pb::RaftPayload>, Status> {
         let rpc = payload(req)?;
         reply(&self.replica.raft.vote(rpc).await)
     }
 
-    async fn install_snapshot(&self, req: Request<pb::RaftPayload>) -> Result<Response<pb::RaftPayload>, Status> {
+    async fn install_snapshot(
+        &self,
+        req: Request<pb::RaftPayload>,
+    ) -> Result<Response<pb::RaftPayload>, Status> {
         let rpc = payload(req)?;
         reply(&self.replica.raft.install_snapshot(rpc).await)
     }
 
-    async fn forward(&self, req: Request<pb::RaftPayload>) -> Result<Response<pb::RaftPayload>, Status> {
+    async fn forward(
+        &self,
+        req: Request<pb::RaftPayload>,
+    ) -> Result<Response<pb::RaftPayload>, Status> {
         let req: ForwardRequest = payload(req)?;
         reply(&self.replica.execute_as_leader(&req).await)
     }

@@ -11,7 +11,9 @@ use redb::{Database, ReadableDatabase};
 
 use super::codec::{decode, encode};
 use super::db::{SNAPSHOT, SNAPSHOT_DATA, SNAPSHOT_META};
-use super::type_config::{ApplyResult, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig};
+use super::type_config::{
+    ApplyResult, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+};
 use crate::store::watch_hub::WatchHub;
 use crate::store::{CommandResponse, KvSnapshot, KvState, KvStateConfig, StoreError};
 
@@ -48,7 +50,11 @@ pub(crate) struct StateMachine {
 
 impl StateMachine {
     /// Restores the state from the latest snapshot on disk, if there is one.
-    pub(crate) fn load(db: Arc<Database>, config: KvStateConfig, watch_buffer_events: usize) -> Result<(Self, SharedApplied), String> {
+    pub(crate) fn load(
+        db: Arc<Database>,
+        config: KvStateConfig,
+        watch_buffer_events: usize,
+    ) -> Result<(Self, SharedApplied), String> {
         let applied = match read_snapshot(&db)? {
             Some((meta, data)) => Applied {
                 state: KvState::from_snapshot(config, decode::<KvSnapshot>(&data)?),
@@ -89,14 +95,22 @@ fn read_snapshot(db: &Database) -> Result<Option<(SnapshotMeta, Vec<u8>)>, Strin
     }
 }
 
-async fn write_snapshot(db: Arc<Database>, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), StorageError> {
+async fn write_snapshot(
+    db: Arc<Database>,
+    meta: &SnapshotMeta,
+    data: Vec<u8>,
+) -> Result<(), StorageError> {
     let meta = encode(meta).map_err(|e| sm_err(ErrorVerb::Write, e))?;
     let written = tokio::task::spawn_blocking(move || -> Result<(), String> {
         let txn = db.begin_write().map_err(|e| e.to_string())?;
         {
             let mut table = txn.open_table(SNAPSHOT).map_err(|e| e.to_string())?;
-            table.insert(SNAPSHOT_META, meta.as_slice()).map_err(|e| e.to_string())?;
-            table.insert(SNAPSHOT_DATA, data.as_slice()).map_err(|e| e.to_string())?;
+            table
+                .insert(SNAPSHOT_META, meta.as_slice())
+                .map_err(|e| e.to_string())?;
+            table
+                .insert(SNAPSHOT_DATA, data.as_slice())
+                .map_err(|e| e.to_string())?;
         }
         txn.commit().map_err(|e| e.to_string())
     })
@@ -153,7 +167,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Cursor<Vec<u8>>>) -> Result<(), StorageError> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
         let kv: KvSnapshot = decode(&data).map_err(|e| sm_err(ErrorVerb::Read, e))?;
         write_snapshot(self.db.clone(), meta, data).await?;
@@ -191,7 +209,11 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let (kv, last_applied, membership) = {
             let applied = lock(&self.shared).map_err(|e| sm_err(ErrorVerb::Read, e))?;
-            (applied.state.to_snapshot(), applied.last_applied, applied.membership.clone())
+            (
+                applied.state.to_snapshot(),
+                applied.last_applied,
+                applied.membership.clone(),
+            )
         };
         let data = tokio::task::spawn_blocking(move || encode(&kv))
             .await

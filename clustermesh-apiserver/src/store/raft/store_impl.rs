@@ -10,8 +10,8 @@ use super::forward::{ForwardReply, ForwardRequest};
 use super::state_machine::lock;
 use crate::store::memory::{check_batch_size, lease_ttl_ms};
 use crate::store::{
-    Cas, CasOutcome, Command, CommandResponse, DeleteOutcome, KeyValue, LeaseId, ListResult, Result, Revision, Store,
-    StoreError, WatchStream, WriteOp,
+    Cas, CasOutcome, Command, CommandResponse, DeleteOutcome, KeyValue, LeaseId, ListResult,
+    Result, Revision, Store, StoreError, WatchStream, WriteOp,
 };
 
 fn unexpected(resp: CommandResponse) -> StoreError {
@@ -34,14 +34,24 @@ impl Store for RaftStore {
 
     async fn put(&self, key: &str, value: Bytes, lease: Option<LeaseId>) -> Result<Revision> {
         let key = key.to_owned();
-        match self.replica.write(Command::Put { key, value, lease }).await? {
+        match self
+            .replica
+            .write(Command::Put { key, value, lease })
+            .await?
+        {
             CommandResponse::Revision(rev) => Ok(rev),
             other => Err(unexpected(other)),
         }
     }
 
     async fn delete(&self, key: &str) -> Result<DeleteOutcome> {
-        match self.replica.write(Command::Delete { key: key.to_owned() }).await? {
+        match self
+            .replica
+            .write(Command::Delete {
+                key: key.to_owned(),
+            })
+            .await?
+        {
             CommandResponse::Deleted(outcome) => Ok(outcome),
             other => Err(unexpected(other)),
         }
@@ -89,17 +99,29 @@ impl Store for RaftStore {
     }
 
     async fn keep_alive(&self, lease: LeaseId) -> Result<()> {
-        match self.replica.execute(&ForwardRequest::KeepAlive(lease)).await? {
+        match self
+            .replica
+            .execute(&ForwardRequest::KeepAlive(lease))
+            .await?
+        {
             ForwardReply::KeptAlive => Ok(()),
-            other => Err(StoreError::Backend(format!("unexpected keep-alive reply {other:?}"))),
+            other => Err(StoreError::Backend(format!(
+                "unexpected keep-alive reply {other:?}"
+            ))),
         }
     }
 
     async fn revoke_lease(&self, lease: LeaseId) -> Result<()> {
-        self.replica.write(Command::RevokeLease { id: lease }).await.map(|_| ())
+        self.replica
+            .write(Command::RevokeLease { id: lease })
+            .await
+            .map(|_| ())
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {
-        self.replica.write(Command::Compact { revision }).await.map(|_| ())
+        self.replica
+            .write(Command::Compact { revision })
+            .await
+            .map(|_| ())
     }
 }
