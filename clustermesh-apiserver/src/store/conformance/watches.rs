@@ -144,11 +144,18 @@ pub async fn watch_from_a_future_revision_starts_there(store: Arc<dyn Store>) {
     let mut watch = store.watch("f/", now + 2).await.expect("watch");
     let mut last = now;
     for i in 0..3 {
-        last = store.put(&format!("f/{i}"), val("x"), None).await.expect("put");
+        last = store
+            .put(&format!("f/{i}"), val("x"), None)
+            .await
+            .expect("put");
     }
     let events = collect_until(&mut watch, last, "future watch").await;
     let revisions: Vec<Revision> = events.iter().map(Event::revision).collect();
-    assert_eq!(revisions, [now + 3], "only revisions after the requested one");
+    assert_eq!(
+        revisions,
+        [now + 3],
+        "only revisions after the requested one"
+    );
 }
 
 pub async fn compaction_reports_compacted_and_relist_recovers(store: Arc<dyn Store>) {
