@@ -46,6 +46,38 @@ pub enum Command {
     Compact {
         revision: Revision,
     },
+    /// Independent writes committed together (group commit). Each is applied in order
+    /// at its own revision and succeeds or fails on its own.
+    Group(Vec<Command>),
+}
+
+impl Command {
+    /// Roughly how many bytes the command carries, for sizing groups.
+    pub fn approx_size(&self) -> usize {
+        let op_size = |op: &WriteOp| match op {
+            WriteOp::Put { key, value, .. } => key.len() + value.len() + 16,
+            WriteOp::Delete { key } => key.len() + 8,
+        };
+        match self {
+            Command::Put { key, value, .. } => key.len() + value.len() + 16,
+            Command::Delete { key } => key.len() + 8,
+            Command::DeletePrefix { prefix } => prefix.len() + 8,
+            Command::Batch(ops) => ops.iter().map(op_size).sum(),
+            Command::Cas(cas) => {
+                cas.key.len()
+                    + 24
+                    + match &cas.action {
+                        CasAction::Put { value, .. } => value.len(),
+                        CasAction::Delete => 0,
+                    }
+            }
+            Command::ExpireLeases { ids } => ids.len() * 8,
+            Command::Group(cmds) => cmds.iter().map(Command::approx_size).sum(),
+            Command::GrantLease { .. } | Command::RevokeLease { .. } | Command::Compact { .. } => {
+                16
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +87,7 @@ pub enum CommandResponse {
     Cas(CasOutcome),
     LeaseGranted { id: LeaseId, ttl_ms: u64 },
     Done,
+    Group(Vec<Result<CommandResponse, StoreError>>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -186,6 +219,22 @@ impl KvState {
     /// revision (or there are none, when nothing changed). A failed command changes
     /// nothing, deterministically, so replicas stay in step.
     pub fn apply(&mut self, cmd: Command) -> (Result<CommandResponse, StoreError>, Vec<Event>) {
+        if let Command::Group(cmds) = cmd {
+            let mut results = Vec::with_capacity(cmds.len());
+            let mut events = Vec::new();
+            for cmd in cmds {
+                let (result, more) = match cmd {
+                    Command::Group(_) => (
+                        Err(StoreError::InvalidArgument("groups do not nest".into())),
+                        Vec::new(),
+                    ),
+                    cmd => self.apply(cmd),
+                };
+                results.push(result);
+                events.extend(more);
+            }
+            return (Ok(CommandResponse::Group(results)), events);
+        }
         let before = self.revision;
         let result = match cmd {
             Command::Put { key, value, lease } => self
@@ -229,6 +278,7 @@ impl KvState {
             },
             Command::ExpireLeases { ids } => self.end_leases(&ids).map(|_| CommandResponse::Done),
             Command::Compact { revision } => self.compact(revision).map(|_| CommandResponse::Done),
+            Command::Group(_) => unreachable_group(),
         };
         let events = match self.revision > before {
             true => self.events_of_current_apply(),
@@ -442,6 +492,11 @@ impl KvState {
         }
         events
     }
+}
+
+/// `apply` unpacks groups before dispatching, so a group never reaches the match.
+fn unreachable_group() -> Result<CommandResponse, StoreError> {
+    Err(StoreError::InvalidArgument("nested command group".into()))
 }
 
 fn to_kv(key: &str, s: &Stored) -> KeyValue {

@@ -11,6 +11,7 @@ mod forward;
 mod lease_keeper;
 mod log_store;
 mod network;
+mod proposer;
 mod replica;
 mod service;
 mod state_machine;
@@ -33,6 +34,7 @@ pub use type_config::NodeId;
 
 use self::log_store::LogStore;
 use self::network::{Network, PeerClient};
+use self::proposer::Proposer;
 use self::replica::Replica;
 use self::service::RaftService;
 use self::state_machine::{StateMachine, lock};
@@ -132,16 +134,18 @@ impl RaftStore {
                 )
             })
             .collect();
+        let shutdown = CancellationToken::new();
+        let (proposer, run_proposer) = Proposer::new(raft.clone(), shutdown.clone());
         let replica = Arc::new(Replica {
             id: config.node_id,
             raft,
+            proposer,
             applied,
             clock: Mutex::new(LeaseClock::default()),
             peers,
             request_timeout: config.request_timeout,
         });
 
-        let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let span = tracing::info_span!("raft", node = config.node_id);
         let server = tonic::transport::Server::builder()
@@ -153,7 +157,7 @@ impl RaftStore {
                 .max_encoding_message_size(config.max_message_bytes),
             )
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                nodelay(tokio_stream::wrappers::TcpListenerStream::new(listener)),
                 shutdown.clone().cancelled_owned(),
             );
         tasks.spawn(
@@ -164,6 +168,7 @@ impl RaftStore {
             }
             .instrument(span.clone()),
         );
+        tasks.spawn(run_proposer.instrument(span.clone()));
         tasks.spawn(lease_keeper::run(replica.clone(), shutdown.clone()).instrument(span));
 
         // The lowest id seeds the membership on its very first start; the others learn it
@@ -246,6 +251,18 @@ impl RaftStore {
             tracing::warn!("raft store database still open 10 s after shutdown");
         }
     }
+}
+
+/// Small raft messages must not wait for Nagle's algorithm (40 ms with delayed ACKs).
+fn nodelay(
+    incoming: tokio_stream::wrappers::TcpListenerStream,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    incoming.map(|conn| {
+        let conn = conn?;
+        conn.set_nodelay(true)?;
+        Ok(conn)
+    })
 }
 
 impl Drop for RaftStore {

@@ -183,3 +183,37 @@ fn compaction_rejects_the_future_and_ignores_the_past() {
     ok(&mut s, Command::Compact { revision: 1 });
     assert_eq!(s.compact_revision(), 2);
 }
+
+#[test]
+fn a_group_applies_each_write_at_its_own_revision_and_alone() {
+    let mut s = state();
+    let group = Command::Group(vec![
+        put("a", "1", None),
+        put("b", "2", Some(LeaseId(77))),
+        Command::Delete { key: "a".into() },
+        Command::Group(vec![]),
+    ]);
+    let (resp, events) = ok(&mut s, group);
+    let CommandResponse::Group(results) = resp else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(results[0], Ok(CommandResponse::Revision(1)));
+    assert_eq!(
+        results[1],
+        Err(StoreError::LeaseNotFound(77)),
+        "fails alone"
+    );
+    assert_eq!(
+        results[2],
+        Ok(CommandResponse::Deleted(DeleteOutcome {
+            deleted: 1,
+            revision: 2
+        }))
+    );
+    assert!(
+        matches!(results[3], Err(StoreError::InvalidArgument(_))),
+        "groups do not nest"
+    );
+    let revisions: Vec<Revision> = events.iter().map(Event::revision).collect();
+    assert_eq!(revisions, [1, 2]);
+}

@@ -6,11 +6,12 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use openraft::ServerState;
-use openraft::error::{CheckIsLeaderError, ClientWriteError, Fatal, RaftError};
+use openraft::error::{CheckIsLeaderError, RaftError};
 use tokio::time::Instant;
 
 use super::forward::{ForwardOutcome, ForwardReply, ForwardRequest};
 use super::network::{CallError, PeerClient};
+use super::proposer::{Proposer, Unsent};
 use super::state_machine::{SharedApplied, lock};
 use super::type_config::{NodeId, Raft};
 use crate::store::lease_clock::LeaseClock;
@@ -24,6 +25,7 @@ pub(crate) struct Replica {
     pub(crate) applied: SharedApplied,
     pub(crate) clock: Mutex<LeaseClock>,
     pub(crate) peers: BTreeMap<NodeId, PeerClient>,
+    pub(crate) proposer: Proposer,
     pub(crate) request_timeout: Duration,
 }
 
@@ -127,9 +129,8 @@ impl Replica {
             Command::RevokeLease { id } => Some(*id),
             _ => None,
         };
-        match self.raft.client_write(cmd).await {
-            Ok(resp) => {
-                let result = resp.data.0;
+        match self.proposer.propose(cmd).await {
+            Ok(result) => {
                 if let Ok(mut clock) = self.clock() {
                     if let Ok(CommandResponse::LeaseGranted { id, ttl_ms }) = &result {
                         clock.track(*id, Duration::from_millis(*ttl_ms), Instant::now());
@@ -140,17 +141,8 @@ impl Replica {
                 }
                 ForwardOutcome::Done(result.map(ForwardReply::Written))
             }
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
-                ForwardOutcome::NotLeader
-            }
-            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
-                ForwardOutcome::Done(Err(StoreError::Backend(e.to_string())))
-            }
-            // A stopped raft appends nothing, so the write certainly did not happen.
-            Err(RaftError::Fatal(Fatal::Stopped)) => ForwardOutcome::NotLeader,
-            Err(RaftError::Fatal(f)) => {
-                ForwardOutcome::Done(Err(StoreError::unavailable(format!("raft failed: {f}"))))
-            }
+            // A write that never reached a raft leader here certainly did not happen.
+            Err(Unsent) => ForwardOutcome::NotLeader,
         }
     }
 
