@@ -32,7 +32,11 @@ lint:
 
 ## test: everything — unit, in-process integration, store conformance on every backend
 test: deps lint
-	$(CARGO) test --workspace
+	@mkdir -p target
+	@set -o pipefail; $(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
+	@# One closing line with the totals of every test binary above.
+	@awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($$i ~ /^passed;/) p += $$(i-1); if ($$i ~ /^failed;/) f += $$(i-1) } } \
+		END { printf "%d passed, %d failed\n", p, f }' target/test-output.log
 
 fmt:
 	$(CARGO) fmt --all
