@@ -321,3 +321,28 @@ async fn bootstrap_over_an_existing_store_refuses() {
         Ok(_) => panic!("bootstrap must not reuse an existing store"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn garbage_behind_a_valid_header_is_corruption_not_a_crash() {
+    let mut cluster = RaftCluster::start(1, |_| {}).await.expect("replica");
+    let node = cluster.node(1).expect("running");
+    for i in 0..50 {
+        node.put(&format!("k/{i}"), Bytes::from(vec![7u8; 512]), None)
+            .await
+            .expect("put");
+    }
+    drop(node);
+    cluster.stop_node(1).await;
+
+    // Keep redb's header, wreck every page behind it.
+    let path = cluster.data_dir(1).join("raft.redb");
+    let mut bytes = std::fs::read(&path).expect("db file");
+    bytes.iter_mut().skip(4096).for_each(|b| *b = 0xA5);
+    std::fs::write(&path, &bytes).expect("overwrite pages");
+
+    match cluster.start_node(1, StartMode::Existing).await {
+        Err(err @ RaftStoreError::Corrupted { .. }) => println!("refused: {err}"),
+        Err(other) => panic!("expected Corrupted, got {other}"),
+        Ok(_) => panic!("a replica started on wrecked pages"),
+    }
+}

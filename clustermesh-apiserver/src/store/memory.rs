@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::checks::{check_batch_size, lease_ttl_ms, unexpected};
 use super::lease_clock::LeaseClock;
 use super::watch_hub::WatchHub;
 use super::{
@@ -117,10 +118,6 @@ async fn expire_leases(inner: Weak<Mutex<Inner>>) {
     }
 }
 
-fn unexpected(resp: CommandResponse) -> StoreError {
-    StoreError::Backend(format!("unexpected command response {resp:?}"))
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     fn backend(&self) -> &'static str {
@@ -213,26 +210,5 @@ impl Store for MemoryStore {
 
     async fn compact(&self, revision: Revision) -> Result<()> {
         self.apply(Command::Compact { revision }).map(|_| ())
-    }
-}
-
-/// Rejects a batch larger than the backend takes, naming both sizes.
-pub(crate) fn check_batch_size(len: usize, max: usize) -> Result<()> {
-    match len <= max {
-        true => Ok(()),
-        false => Err(StoreError::InvalidArgument(format!(
-            "batch of {len} operations exceeds the limit of {max}"
-        ))),
-    }
-}
-
-/// Lease TTLs are whole milliseconds, at least one.
-pub(crate) fn lease_ttl_ms(ttl: Duration) -> Result<u64> {
-    match u64::try_from(ttl.as_millis()) {
-        Ok(ms) if ms > 0 => Ok(ms),
-        _ => Err(StoreError::InvalidArgument(format!(
-            "lease TTL {ttl:?} must be between 1 ms and {} ms",
-            u64::MAX
-        ))),
     }
 }

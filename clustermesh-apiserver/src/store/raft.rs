@@ -45,7 +45,7 @@ pub struct RaftStore {
     replica: Arc<Replica>,
     /// Lets `shutdown` wait until openraft's tasks have released the database, so the
     /// same data directory can be opened again at once.
-    db: std::sync::Weak<redb::Database>,
+    db_closed: Mutex<Option<db::Closed>>,
     max_batch_ops: usize,
     shutdown: CancellationToken,
     tasks: Mutex<JoinSet<()>>,
@@ -63,11 +63,19 @@ impl RaftStore {
                 addr: listen,
                 source,
             })?;
-        let db = {
+        let (db, db_closed) = {
             let config = config.clone();
-            tokio::task::spawn_blocking(move || db::open(&config, mode))
-                .await
-                .map_err(|e| RaftStoreError::Raft(format!("opening the store: {e}")))??
+            let path = config.db_path();
+            match tokio::task::spawn_blocking(move || db::open(&config, mode)).await {
+                Ok(opened) => opened?,
+                // The database library must never take the process down over a bad file.
+                Err(join) => {
+                    return Err(RaftStoreError::Corrupted {
+                        path,
+                        reason: format!("the database library failed reading it: {join}"),
+                    });
+                }
+            }
         };
         let (state_machine, applied) =
             StateMachine::load(db.clone(), config.state, config.watch_buffer_events).map_err(
@@ -76,7 +84,6 @@ impl RaftStore {
                     reason,
                 },
             )?;
-        let db_handle = Arc::downgrade(&db);
         let mut log_store = LogStore::new(db);
         let fresh = {
             use openraft::storage::RaftLogStorage;
@@ -186,7 +193,7 @@ impl RaftStore {
         }
         Ok(RaftStore {
             replica,
-            db: db_handle,
+            db_closed: Mutex::new(Some(db_closed)),
             max_batch_ops: config.max_batch_ops,
             shutdown,
             tasks: Mutex::new(tasks),
@@ -243,11 +250,12 @@ impl RaftStore {
             Err(_) => return,
         };
         while tasks.join_next().await.is_some() {}
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while self.db.strong_count() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        if self.db.strong_count() > 0 {
+        let closed = self.db_closed.lock().ok().and_then(|mut c| c.take());
+        if let Some(closed) = closed
+            && tokio::time::timeout(Duration::from_secs(10), closed.wait())
+                .await
+                .is_err()
+        {
             tracing::warn!("raft store database still open 10 s after shutdown");
         }
     }

@@ -9,7 +9,7 @@ use etcd_client::{
 
 use super::EtcdStore;
 use super::error::{Failure, call, classify, with_deadline};
-use crate::store::memory::check_batch_size;
+use crate::store::checks::check_batch_size;
 use crate::store::{
     Cas, CasAction, CasOutcome, DeleteOutcome, KeyValue, LeaseId, Result, Revision, StoreError,
     WriteOp,

@@ -6,7 +6,7 @@ use etcd_client::CompactionOptions;
 
 use super::EtcdStore;
 use super::error::{Failure, call, classify, with_deadline};
-use crate::store::memory::lease_ttl_ms;
+use crate::store::checks::lease_ttl_ms;
 use crate::store::{LeaseId, Result, Revision, StoreError};
 
 /// etcd counts lease TTLs in whole seconds: round up, so a lease never lives shorter

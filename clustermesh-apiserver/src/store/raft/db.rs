@@ -29,7 +29,7 @@ const FORMAT_VERSION: u32 = 1;
 pub(crate) fn open(
     config: &RaftStoreConfig,
     mode: StartMode,
-) -> Result<Arc<Database>, RaftStoreError> {
+) -> Result<(Arc<Db>, Closed), RaftStoreError> {
     let path = config.db_path();
     let corrupted = |reason: String| RaftStoreError::Corrupted {
         path: path.clone(),
@@ -67,7 +67,47 @@ pub(crate) fn open(
         }
     };
     verify(&db, config.node_id, &path)?;
-    Ok(Arc::new(db))
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let db = Db {
+        db,
+        _closed: CloseSignal(Some(tx)),
+    };
+    Ok((Arc::new(db), Closed(rx)))
+}
+
+/// The open database. redb still writes its file while `Database::drop` runs, after the
+/// last `Arc` is gone, so completion is signalled by a field dropped after it (fields
+/// drop in declaration order).
+pub(crate) struct Db {
+    db: Database,
+    _closed: CloseSignal,
+}
+
+impl std::ops::Deref for Db {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        &self.db
+    }
+}
+
+struct CloseSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for CloseSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Resolves once the database file is closed and fully written.
+pub(crate) struct Closed(tokio::sync::oneshot::Receiver<()>);
+
+impl Closed {
+    pub(crate) async fn wait(self) {
+        let _ = self.0.await;
+    }
 }
 
 /// Opens the database, waiting briefly if its lock is held: a store closed a moment ago

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable};
+
+use super::db::Db;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -17,7 +19,7 @@ use super::type_config::{Entry, LogId, StorageError, TypeConfig, Vote};
 
 #[derive(Clone)]
 pub(crate) struct LogStore {
-    db: Arc<Database>,
+    db: Arc<Db>,
 }
 
 fn io_err(subject: ErrorSubject<u64>, verb: ErrorVerb, msg: impl ToString) -> StorageError {
@@ -29,7 +31,7 @@ fn logs_err(verb: ErrorVerb) -> impl Fn(String) -> StorageError {
 }
 
 impl LogStore {
-    pub(crate) fn new(db: Arc<Database>) -> Self {
+    pub(crate) fn new(db: Arc<Db>) -> Self {
         LogStore { db }
     }
 

@@ -9,6 +9,8 @@ use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, RaftSnapshotBuilder};
 use redb::{Database, ReadableDatabase};
 
+use super::db::Db;
+
 use super::codec::{decode, encode};
 use super::db::{SNAPSHOT, SNAPSHOT_DATA, SNAPSHOT_META};
 use super::type_config::{
@@ -44,14 +46,14 @@ fn sm_err(verb: ErrorVerb, msg: impl ToString) -> StorageError {
 
 pub(crate) struct StateMachine {
     shared: SharedApplied,
-    db: Arc<Database>,
+    db: Arc<Db>,
     config: KvStateConfig,
 }
 
 impl StateMachine {
     /// Restores the state from the latest snapshot on disk, if there is one.
     pub(crate) fn load(
-        db: Arc<Database>,
+        db: Arc<Db>,
         config: KvStateConfig,
         watch_buffer_events: usize,
     ) -> Result<(Self, SharedApplied), String> {
@@ -96,7 +98,7 @@ fn read_snapshot(db: &Database) -> Result<Option<(SnapshotMeta, Vec<u8>)>, Strin
 }
 
 async fn write_snapshot(
-    db: Arc<Database>,
+    db: Arc<Db>,
     meta: &SnapshotMeta,
     data: Vec<u8>,
 ) -> Result<(), StorageError> {
@@ -202,7 +204,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
 pub(crate) struct SnapshotBuilder {
     shared: SharedApplied,
-    db: Arc<Database>,
+    db: Arc<Db>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {

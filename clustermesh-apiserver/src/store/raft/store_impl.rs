@@ -8,15 +8,11 @@ use bytes::Bytes;
 use super::RaftStore;
 use super::forward::{ForwardReply, ForwardRequest};
 use super::state_machine::lock;
-use crate::store::memory::{check_batch_size, lease_ttl_ms};
+use crate::store::checks::{check_batch_size, lease_ttl_ms, unexpected};
 use crate::store::{
     Cas, CasOutcome, Command, CommandResponse, DeleteOutcome, KeyValue, LeaseId, ListResult,
     Result, Revision, Store, StoreError, WatchStream, WriteOp,
 };
-
-fn unexpected(resp: CommandResponse) -> StoreError {
-    StoreError::Backend(format!("unexpected command response {resp:?}"))
-}
 
 #[async_trait]
 impl Store for RaftStore {
