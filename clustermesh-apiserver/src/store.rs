@@ -5,6 +5,7 @@
 //! implementations that pass one conformance suite: [`memory`], [`raft`] (the embedded
 //! default) and [`etcd`].
 
+mod checks;
 mod error;
 mod kv_state;
 mod lease_clock;
