@@ -2,7 +2,8 @@
 //! (generated into [`pb`]), and the validated domain types they convert into. Untrusted
 //! bytes from a peer, an agent or a manifest become domain values only through
 //! `TryFrom<pb::…>`, which names the field and the bad value when it refuses, so the
-//! rest of the system works with records that are known to be well formed.
+//! rest of the system works with records that are known to be well formed. [`tls`]
+//! holds the mTLS identities and PKI every component authenticates with.
 
 #[allow(
     clippy::all,
@@ -15,6 +16,7 @@ pub mod pb;
 
 pub mod domain;
 mod error;
+pub mod tls;
 
 pub use domain::*;
 pub use error::{ValidationError, ValidationErrorKind};
