@@ -14,81 +14,13 @@ use super::{
     StoreError, WriteOp,
 };
 
+mod command;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 
-/// A write, as it is proposed to the raft log or applied to the memory store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Command {
-    Put {
-        key: String,
-        value: Bytes,
-        lease: Option<LeaseId>,
-    },
-    Delete {
-        key: String,
-    },
-    DeletePrefix {
-        prefix: String,
-    },
-    Batch(Vec<WriteOp>),
-    Cas(Cas),
-    GrantLease {
-        ttl_ms: u64,
-    },
-    RevokeLease {
-        id: LeaseId,
-    },
-    /// Decided by whoever keeps the lease clock (the memory store, the raft leader).
-    ExpireLeases {
-        ids: Vec<LeaseId>,
-    },
-    Compact {
-        revision: Revision,
-    },
-    /// Independent writes committed together (group commit). Each is applied in order
-    /// at its own revision and succeeds or fails on its own.
-    Group(Vec<Command>),
-}
-
-impl Command {
-    /// Roughly how many bytes the command carries, for sizing groups.
-    pub fn approx_size(&self) -> usize {
-        let op_size = |op: &WriteOp| match op {
-            WriteOp::Put { key, value, .. } => key.len() + value.len() + 16,
-            WriteOp::Delete { key } => key.len() + 8,
-        };
-        match self {
-            Command::Put { key, value, .. } => key.len() + value.len() + 16,
-            Command::Delete { key } => key.len() + 8,
-            Command::DeletePrefix { prefix } => prefix.len() + 8,
-            Command::Batch(ops) => ops.iter().map(op_size).sum(),
-            Command::Cas(cas) => {
-                cas.key.len()
-                    + 24
-                    + match &cas.action {
-                        CasAction::Put { value, .. } => value.len(),
-                        CasAction::Delete => 0,
-                    }
-            }
-            Command::ExpireLeases { ids } => ids.len() * 8,
-            Command::Group(cmds) => cmds.iter().map(Command::approx_size).sum(),
-            Command::GrantLease { .. } | Command::RevokeLease { .. } | Command::Compact { .. } => {
-                16
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CommandResponse {
-    Revision(Revision),
-    Deleted(DeleteOutcome),
-    Cas(CasOutcome),
-    LeaseGranted { id: LeaseId, ttl_ms: u64 },
-    Done,
-    Group(Vec<Result<CommandResponse, StoreError>>),
-}
+pub use command::{Command, CommandResponse};
+pub use snapshot::KvSnapshot;
 
 #[derive(Debug, Clone, Copy)]
 pub struct KvStateConfig {
@@ -116,16 +48,6 @@ struct Stored {
 struct Lease {
     ttl_ms: u64,
     keys: BTreeSet<String>,
-}
-
-/// The serialized form of a [`KvState`], used for raft snapshots. History is not part
-/// of it: a replica restored from a snapshot starts with its compaction point there.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KvSnapshot {
-    revision: Revision,
-    next_lease_id: i64,
-    keys: Vec<(String, Stored)>,
-    leases: Vec<(LeaseId, u64)>,
 }
 
 #[derive(Debug)]
@@ -285,47 +207,6 @@ impl KvState {
             false => Vec::new(),
         };
         (result, events)
-    }
-
-    pub fn to_snapshot(&self) -> KvSnapshot {
-        KvSnapshot {
-            revision: self.revision,
-            next_lease_id: self.next_lease_id,
-            keys: self
-                .keys
-                .iter()
-                .map(|(k, s)| (k.clone(), s.clone()))
-                .collect(),
-            leases: self.leases().collect(),
-        }
-    }
-
-    pub fn from_snapshot(config: KvStateConfig, snap: KvSnapshot) -> Self {
-        let mut leases: BTreeMap<LeaseId, Lease> = snap
-            .leases
-            .into_iter()
-            .map(|(id, ttl_ms)| {
-                let lease = Lease {
-                    ttl_ms,
-                    keys: BTreeSet::new(),
-                };
-                (id, lease)
-            })
-            .collect();
-        for (key, stored) in &snap.keys {
-            if let Some(lease) = stored.lease.and_then(|id| leases.get_mut(&id)) {
-                lease.keys.insert(key.clone());
-            }
-        }
-        KvState {
-            config,
-            revision: snap.revision,
-            compact_revision: snap.revision,
-            next_lease_id: snap.next_lease_id,
-            keys: snap.keys.into_iter().collect(),
-            leases,
-            history: VecDeque::new(),
-        }
     }
 
     fn list_keys(&self, prefix: &str) -> Vec<String> {
