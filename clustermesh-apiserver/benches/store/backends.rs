@@ -60,8 +60,8 @@ pub struct Target {
 
 enum Server {
     InProcess,
-    Raft(RaftCluster),
-    Etcd(EtcdProcess),
+    Raft(Box<RaftCluster>),
+    Etcd(Box<EtcdProcess>),
 }
 
 impl Target {
@@ -100,7 +100,7 @@ async fn start_raft(replicas: usize) -> anyhow::Result<Target> {
     Ok(Target {
         store,
         follower,
-        server: Server::Raft(cluster),
+        server: Server::Raft(Box::new(cluster)),
     })
 }
 
@@ -114,6 +114,6 @@ async fn start_etcd() -> anyhow::Result<Target> {
     Ok(Target {
         store: Arc::new(store),
         follower: None,
-        server: Server::Etcd(etcd),
+        server: Server::Etcd(Box::new(etcd)),
     })
 }

@@ -23,13 +23,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clustermesh_proto::pb::raft_replication_server::RaftReplicationServer;
+use clustermesh_proto::tls;
 use openraft::{BasicNode, RaftMetrics, SnapshotPolicy};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use config::{RaftStoreConfig, RaftStoreError, StartMode};
+pub use config::{RaftStoreConfig, RaftStoreError, RaftTls, StartMode};
 pub use type_config::NodeId;
 
 use self::log_store::LogStore;
@@ -57,6 +58,13 @@ impl RaftStore {
     pub async fn start(config: RaftStoreConfig, mode: StartMode) -> Result<Self, RaftStoreError> {
         config.validate()?;
         let listen = config.listen_addr()?;
+        let tls_err = |e: clustermesh_proto::tls::TlsError| RaftStoreError::Tls(e.to_string());
+        let tls = &config.tls;
+        let server_tls =
+            tls::server_tls(&tls.cert_pem, &tls.key_pem, &tls.ca_pem).map_err(tls_err)?;
+        let client_tls =
+            tls::client_tls(&tls.ca_pem, &tls.cert_pem, &tls.key_pem, &tls.server_name)
+                .map_err(tls_err)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| RaftStoreError::Bind {
@@ -118,6 +126,7 @@ impl RaftStore {
         .map_err(|e| RaftStoreError::Config(e.to_string()))?;
 
         let network = Network {
+            tls: client_tls.clone(),
             max_message_bytes: config.max_message_bytes,
         };
         let raft = openraft::Raft::new(
@@ -137,7 +146,12 @@ impl RaftStore {
             .map(|(id, addr)| {
                 (
                     *id,
-                    PeerClient::new(*id, &addr.to_string(), config.max_message_bytes),
+                    PeerClient::new(
+                        *id,
+                        &addr.to_string(),
+                        &client_tls,
+                        config.max_message_bytes,
+                    ),
                 )
             })
             .collect();
@@ -156,6 +170,8 @@ impl RaftStore {
         let mut tasks = JoinSet::new();
         let span = tracing::info_span!("raft", node = config.node_id);
         let server = tonic::transport::Server::builder()
+            .tls_config(server_tls)
+            .map_err(|e| RaftStoreError::Tls(e.to_string()))?
             .add_service(
                 RaftReplicationServer::new(RaftService {
                     replica: replica.clone(),

@@ -48,7 +48,11 @@ pub(crate) fn leaf_params(
         }
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     } else {
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        // Apiserver replicas also dial each other (raft replication) with this certificate.
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         let mut names = vec![apiserver_server_name(&identity.issuer_cluster)];
         for name in server_names {
             if !names.contains(name) {

@@ -19,9 +19,30 @@ pub enum StartMode {
     Existing,
 }
 
+/// A replica's mTLS material. Every replica of a cluster holds a `server` certificate
+/// from the cluster's CA and uses it both to serve and to dial its peers; there is no
+/// plaintext mode.
+#[derive(Clone)]
+pub struct RaftTls {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// The name the peers' certificates carry (`apiserver.<cluster>.clustermesh`).
+    pub server_name: String,
+}
+
+impl std::fmt::Debug for RaftTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftTls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RaftStoreConfig {
     pub node_id: NodeId,
+    pub tls: RaftTls,
     /// Every replica, this one included: id → address its raft service listens on.
     pub peers: BTreeMap<NodeId, SocketAddr>,
     pub data_dir: PathBuf,
@@ -42,9 +63,15 @@ pub struct RaftStoreConfig {
 
 impl RaftStoreConfig {
     /// Sensible defaults for a replica set listed in `peers`.
-    pub fn new(node_id: NodeId, peers: BTreeMap<NodeId, SocketAddr>, data_dir: PathBuf) -> Self {
+    pub fn new(
+        node_id: NodeId,
+        peers: BTreeMap<NodeId, SocketAddr>,
+        data_dir: PathBuf,
+        tls: RaftTls,
+    ) -> Self {
         RaftStoreConfig {
             node_id,
+            tls,
             peers,
             data_dir,
             state: KvStateConfig::default(),
@@ -122,6 +149,9 @@ pub enum RaftStoreError {
         expected: NodeId,
         found: NodeId,
     },
+
+    #[error("raft replication TLS: {0}")]
+    Tls(String),
 
     #[error("cannot bind the raft service on {addr}: {source}")]
     Bind {

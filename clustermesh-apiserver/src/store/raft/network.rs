@@ -16,7 +16,7 @@ use openraft::raft::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use super::codec::{decode, encode};
 use super::type_config::{NodeId, TypeConfig};
@@ -29,28 +29,34 @@ pub(crate) enum Method {
     Forward,
 }
 
-/// A lazily connected client to one replica; reconnects on its own after failures.
+/// A lazily connected mTLS client to one replica; reconnects on its own after failures.
 #[derive(Clone)]
 pub(crate) struct PeerClient {
     target: NodeId,
-    client: Option<RaftReplicationClient<Channel>>,
+    /// Why there is no client, when the address or TLS settings are unusable.
+    client: Result<RaftReplicationClient<Channel>, String>,
     addr: String,
 }
 
 impl PeerClient {
-    pub(crate) fn new(target: NodeId, addr: &str, max_message_bytes: usize) -> Self {
-        let client = Endpoint::from_shared(format!("http://{addr}"))
-            .ok()
+    pub(crate) fn new(
+        target: NodeId,
+        addr: &str,
+        tls: &ClientTlsConfig,
+        max_message_bytes: usize,
+    ) -> Self {
+        let client = Endpoint::from_shared(format!("https://{addr}"))
+            .and_then(|e| e.tls_config(tls.clone()))
             .map(|e| {
-                e.connect_timeout(Duration::from_secs(1))
+                let channel = e
+                    .connect_timeout(Duration::from_secs(1))
                     .tcp_nodelay(true)
-                    .connect_lazy()
-            })
-            .map(|channel| {
+                    .connect_lazy();
                 RaftReplicationClient::new(channel)
                     .max_decoding_message_size(max_message_bytes)
                     .max_encoding_message_size(max_message_bytes)
-            });
+            })
+            .map_err(|e| format!("raft peer {target} at {addr:?}: {e}"));
         PeerClient {
             target,
             client,
@@ -65,12 +71,7 @@ impl PeerClient {
         req: &Req,
         timeout: Duration,
     ) -> Result<Resp, CallError> {
-        let Some(client) = self.client.clone() else {
-            return Err(CallError::Unreachable(format!(
-                "invalid raft peer address {:?}",
-                self.addr
-            )));
-        };
+        let client = self.client.clone().map_err(CallError::Unreachable)?;
         let data = encode(req).map_err(CallError::Codec)?;
         let mut request = tonic::Request::new(pb::RaftPayload { data });
         request.set_timeout(timeout);
@@ -169,6 +170,7 @@ impl CallError {
 }
 
 pub(crate) struct Network {
+    pub(crate) tls: ClientTlsConfig,
     pub(crate) max_message_bytes: usize,
 }
 
@@ -176,7 +178,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
-        PeerClient::new(target, &node.addr, self.max_message_bytes)
+        PeerClient::new(target, &node.addr, &self.tls, self.max_message_bytes)
     }
 }
 

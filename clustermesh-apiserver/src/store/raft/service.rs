@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use clustermesh_proto::pb;
 use clustermesh_proto::pb::raft_replication_server::RaftReplication;
+use clustermesh_proto::tls::{Role, authorize};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
@@ -16,7 +17,10 @@ pub(crate) struct RaftService {
     pub(crate) replica: Arc<Replica>,
 }
 
+/// Only the cluster's own apiserver replicas may speak raft: the TLS layer trusts only
+/// this cluster's CA, and the role must be `server`.
 fn payload<T: DeserializeOwned>(req: Request<pb::RaftPayload>) -> Result<T, Status> {
+    authorize(&req, &[Role::Server])?;
     decode(&req.into_inner().data)
         .map_err(|e| Status::invalid_argument(format!("raft payload: {e}")))
 }

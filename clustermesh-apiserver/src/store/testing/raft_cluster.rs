@@ -9,12 +9,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::store::conformance::{HarnessOptions, StoreHarness, TestStore};
-use crate::store::raft::{NodeId, RaftStore, RaftStoreConfig, RaftStoreError, StartMode};
+use clustermesh_proto::ClusterName;
+use clustermesh_proto::tls::{ClusterCa, Role, apiserver_server_name};
+
+use crate::store::raft::{NodeId, RaftStore, RaftStoreConfig, RaftStoreError, RaftTls, StartMode};
 
 const LEADER_TIMEOUT: Duration = Duration::from_secs(20);
+const CERT_VALIDITY: Duration = Duration::from_secs(24 * 3600);
 
 pub struct RaftCluster {
     dir: tempfile::TempDir,
+    ca: ClusterCa,
     configs: BTreeMap<NodeId, RaftStoreConfig>,
     nodes: BTreeMap<NodeId, Arc<RaftStore>>,
 }
@@ -42,19 +47,31 @@ impl RaftCluster {
 
     async fn try_start(size: usize, tweak: &impl Fn(&mut RaftStoreConfig)) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let cluster: ClusterName = "store-test".parse().map_err(|e| format!("{e}"))?;
+        let ca = ClusterCa::generate(&cluster).map_err(|e| format!("test CA: {e}"))?;
         let mut peers = BTreeMap::new();
         for id in 1..=size as NodeId {
             peers.insert(id, SocketAddr::from(([127, 0, 0, 1], free_port()?)));
         }
         let mut configs = BTreeMap::new();
         for id in peers.keys() {
-            let mut config =
-                RaftStoreConfig::new(*id, peers.clone(), dir.path().join(format!("node-{id}")));
+            let cert = ca
+                .issue(Role::Server, &format!("replica-{id}"), &[], CERT_VALIDITY)
+                .map_err(|e| format!("replica certificate: {e}"))?;
+            let tls = RaftTls {
+                ca_pem: ca.cert_pem().to_owned(),
+                cert_pem: cert.cert_pem,
+                key_pem: cert.key_pem,
+                server_name: apiserver_server_name(&cluster),
+            };
+            let data_dir = dir.path().join(format!("node-{id}"));
+            let mut config = RaftStoreConfig::new(*id, peers.clone(), data_dir, tls);
             tweak(&mut config);
             configs.insert(*id, config);
         }
         let mut cluster = RaftCluster {
             dir,
+            ca,
             configs,
             nodes: BTreeMap::new(),
         };
@@ -89,6 +106,16 @@ impl RaftCluster {
         if let Some(node) = self.nodes.remove(&id) {
             node.shutdown().await;
         }
+    }
+
+    /// The replica set's CA, to mint certificates for tests of the raft port itself.
+    pub fn ca(&self) -> &ClusterCa {
+        &self.ca
+    }
+
+    /// The address replica `id`'s raft service listens on.
+    pub fn raft_addr(&self, id: NodeId) -> Option<SocketAddr> {
+        self.configs.get(&id).and_then(|c| c.listen_addr().ok())
     }
 
     pub fn data_dir(&self, id: NodeId) -> PathBuf {

@@ -84,7 +84,10 @@ fn server_certificate_gets_server_auth_and_the_apiserver_name() {
         .extended_key_usage()
         .expect("EKU parses")
         .expect("EKU present");
-    assert!(eku.value.server_auth && !eku.value.client_auth);
+    assert!(
+        eku.value.server_auth && eku.value.client_auth,
+        "replicas dial each other too"
+    );
 }
 
 #[test]
