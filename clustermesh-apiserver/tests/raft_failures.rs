@@ -10,7 +10,7 @@ use bytes::Bytes;
 use clustermesh_apiserver::store::raft::{RaftStore, RaftStoreError, StartMode};
 use clustermesh_apiserver::store::testing::RaftCluster;
 use clustermesh_apiserver::store::{Store, StoreError};
-use tokio::sync::Mutex;
+use std::sync::Mutex;
 use tokio::time::Instant;
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -57,7 +57,7 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
                 }
                 let key = format!("load/{w}/{i}");
                 match store.put(&key, Bytes::from_static(b"x"), None).await {
-                    Ok(_) => acks.lock().await.keys.push((Instant::now(), key)),
+                    Ok(_) => acks.lock().expect("acks").keys.push((Instant::now(), key)),
                     // Not acknowledged: the writer moves on, the check ignores it.
                     Err(StoreError::Unavailable { .. }) => ambiguous += 1,
                     Err(other) => panic!("writer {w}: unexpected error {other}"),
@@ -67,22 +67,17 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
         });
     }
 
-    let acked_before = |n: usize| {
-        let acks = acks.clone();
-        async move { acks.lock().await.keys.len() >= n }
+    let acked = |n: usize| acks.lock().expect("acks").keys.len() >= n;
+    let first_ack_after = |t: Instant| {
+        let acks = acks.lock().expect("acks");
+        acks.keys.iter().map(|(at, _)| *at).find(|at| *at > t)
     };
-    let deadline = Instant::now() + DEADLINE;
-    while !acked_before(200).await {
-        assert!(
-            Instant::now() < deadline,
-            "writers made no progress before the kill"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("writers made progress before the kill", || acked(200)).await;
 
     let killed_at = Instant::now();
     cluster.stop_node(leader).await;
-    let stopped = killed_at.elapsed();
+    let stopped_at = Instant::now();
+    let stopped = stopped_at - killed_at;
     let new_leader = cluster.leader().await.expect("a new leader");
     assert_ne!(new_leader, leader);
     println!(
@@ -90,29 +85,16 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
         killed_at.elapsed()
     );
 
-    // Writes resume: some acknowledgement lands after the kill, within 3 s of it.
-    let deadline = Instant::now() + DEADLINE;
-    let resumed = loop {
-        let first_after = acks
-            .lock()
-            .await
-            .keys
-            .iter()
-            .map(|(at, _)| *at)
-            .find(|at| *at > killed_at);
-        if let Some(at) = first_after {
-            break at - killed_at;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no write acknowledged after the leader was killed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    let target = acks.lock().await.keys.len() + 200;
-    while !acked_before(target).await {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Writes resume: some acknowledgement lands after the old leader is fully stopped
+    // (the dying leader may still commit while it shuts down), within 3 s of the kill.
+    // The figure comes from the acknowledgement's own timestamp, not from the polling.
+    eventually("a write acknowledged after the leader was killed", || {
+        first_ack_after(stopped_at).is_some()
+    })
+    .await;
+    let resumed = first_ack_after(stopped_at).expect("seen above") - killed_at;
+    let target = acks.lock().expect("acks").keys.len() + 200;
+    eventually("writers keep going under the new leader", || acked(target)).await;
     stop.store(true, Ordering::Relaxed);
     let ambiguous: u32 = writers.join_all().await.into_iter().sum();
     println!(
@@ -125,7 +107,7 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
 
     let listed = survivors[0].list("load/").await.expect("list");
     let present: BTreeSet<&str> = listed.items.iter().map(|kv| kv.key.as_str()).collect();
-    let acks = acks.lock().await;
+    let acks = acks.lock().expect("acks");
     let missing: Vec<&str> = acks
         .keys
         .iter()

@@ -78,7 +78,7 @@ impl RaftStoreConfig {
             watch_buffer_events: crate::store::DEFAULT_WATCH_BUFFER_EVENTS,
             max_batch_ops: 10_000,
             heartbeat_interval: Duration::from_millis(100),
-            election_timeout: (Duration::from_millis(500), Duration::from_millis(1000)),
+            election_timeout: (Duration::from_millis(300), Duration::from_millis(600)),
             snapshot_after_logs: 20_000,
             logs_kept_after_snapshot: 2_000,
             request_timeout: Duration::from_secs(10),

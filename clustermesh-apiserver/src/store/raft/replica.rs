@@ -67,7 +67,12 @@ impl Replica {
                         .map(PeerClient::addr),
                 });
             }
-            tokio::time::sleep(backoff).await;
+            // Retry when the backoff ends, or at once when raft names a different leader:
+            // after a failover that is the moment the request can succeed.
+            let mut metrics = self.raft.metrics();
+            let moved =
+                metrics.wait_for(|m| m.current_leader.is_some() && m.current_leader != leader);
+            let _ = tokio::time::timeout(backoff, moved).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
