@@ -8,23 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clustermesh_apiserver::store::raft::{RaftStore, RaftStoreError, StartMode};
-use clustermesh_apiserver::store::testing::RaftCluster;
+use clustermesh_apiserver::store::testing::{RaftCluster, eventually};
 use clustermesh_apiserver::store::{Store, StoreError};
 use std::sync::Mutex;
 use tokio::time::Instant;
-
-const DEADLINE: Duration = Duration::from_secs(30);
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not true within {DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// Every write a writer saw acknowledged, with the time of its acknowledgement.
 #[derive(Default)]
@@ -72,7 +59,10 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
         let acks = acks.lock().expect("acks");
         acks.keys.iter().map(|(at, _)| *at).find(|at| *at > t)
     };
-    eventually("writers made progress before the kill", || acked(200)).await;
+    eventually("writers made progress before the kill", || async {
+        acked(200)
+    })
+    .await;
 
     let killed_at = Instant::now();
     cluster.stop_node(leader).await;
@@ -88,13 +78,17 @@ async fn leader_killed_under_load_loses_no_acknowledged_write() {
     // Writes resume: some acknowledgement lands after the old leader is fully stopped
     // (the dying leader may still commit while it shuts down), within 3 s of the kill.
     // The figure comes from the acknowledgement's own timestamp, not from the polling.
-    eventually("a write acknowledged after the leader was killed", || {
-        first_ack_after(stopped_at).is_some()
-    })
+    eventually(
+        "a write acknowledged after the leader was killed",
+        || async { first_ack_after(stopped_at).is_some() },
+    )
     .await;
     let resumed = first_ack_after(stopped_at).expect("seen above") - killed_at;
     let target = acks.lock().expect("acks").keys.len() + 200;
-    eventually("writers keep going under the new leader", || acked(target)).await;
+    eventually("writers keep going under the new leader", || async {
+        acked(target)
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     let ambiguous: u32 = writers.join_all().await.into_iter().sum();
     println!(
@@ -142,7 +136,7 @@ async fn restarted_replica_catches_up_by_snapshot() {
         .find(|id| *id != leader_id)
         .expect("a follower");
     let lag_node = cluster.node(lagging).expect("follower");
-    eventually("follower has the early write", || {
+    eventually("follower has the early write", || async {
         lag_node
             .local_list("early")
             .map(|l| l.items.len() == 1)
@@ -163,22 +157,25 @@ async fn restarted_replica_catches_up_by_snapshot() {
     }
     let want = leader.list("").await.expect("list");
     assert_eq!(want.items.len(), 501);
-    eventually("the leader purged its log past the stopped replica", || {
-        leader
-            .metrics()
-            .borrow()
-            .purged
-            .map(|p| p.index)
-            .unwrap_or(0)
-            > 100
-    })
+    eventually(
+        "the leader purged its log past the stopped replica",
+        || async {
+            leader
+                .metrics()
+                .borrow()
+                .purged
+                .map(|p| p.index)
+                .unwrap_or(0)
+                > 100
+        },
+    )
     .await;
 
     let restarted = cluster
         .start_node(lagging, StartMode::Existing)
         .await
         .expect("restart from its data dir");
-    eventually("the restarted replica caught up", || {
+    eventually("the restarted replica caught up", || async {
         restarted
             .local_list("")
             .map(|l| l.items == want.items)

@@ -95,15 +95,7 @@ impl KvState {
     }
 
     pub fn list(&self, prefix: &str) -> ListResult {
-        let items = self
-            .keys
-            .range::<str, _>((
-                std::ops::Bound::Included(prefix),
-                std::ops::Bound::Unbounded,
-            ))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, s)| to_kv(k, s))
-            .collect();
+        let items = self.under(prefix).map(|(k, s)| to_kv(k, s)).collect();
         ListResult {
             items,
             revision: self.revision,
@@ -209,15 +201,18 @@ impl KvState {
         (result, events)
     }
 
-    fn list_keys(&self, prefix: &str) -> Vec<String> {
+    /// Keys under `prefix`, in order.
+    fn under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a String, &'a Stored)> + 'a {
         self.keys
             .range::<str, _>((
                 std::ops::Bound::Included(prefix),
                 std::ops::Bound::Unbounded,
             ))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect()
+            .take_while(move |(k, _)| k.starts_with(prefix))
+    }
+
+    fn list_keys(&self, prefix: &str) -> Vec<String> {
+        self.under(prefix).map(|(k, _)| k.clone()).collect()
     }
 
     /// Validates every op first, so a batch applies whole or not at all. Returns the

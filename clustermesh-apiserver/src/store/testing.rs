@@ -4,7 +4,9 @@
 mod etcd_process;
 mod raft_cluster;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -54,5 +56,25 @@ impl StoreHarness for EtcdHarness {
             store: Arc::new(store),
             guard: Box::new(etcd),
         })
+    }
+}
+
+/// How long test waits allow: generous, because tests run on slow CI machines against
+/// real processes.
+pub const WAIT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Polls `check` until it holds, failing the test if `WAIT_DEADLINE` passes first.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT_DEADLINE;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not true within {WAIT_DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -1,16 +1,12 @@
 //! Shared helpers for conformance cases: deadlines, event collection, values.
 
-use std::future::Future;
-use std::time::Duration;
-
 use bytes::Bytes;
 use futures::StreamExt;
-use tokio::time::Instant;
 
+pub(crate) use crate::store::testing::eventually;
 use crate::store::{Event, StoreError, WatchResponse, WatchStream};
 
-/// Generous: the suite runs on slow CI machines against real processes.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) use crate::store::testing::WAIT_DEADLINE as DEADLINE;
 
 pub(crate) fn val(s: impl Into<String>) -> Bytes {
     Bytes::from(s.into())
@@ -38,22 +34,6 @@ pub(crate) async fn collect_until(stream: &mut WatchStream, last: i64, what: &st
         }
     }
     events
-}
-
-/// Polls `check` until it holds or the deadline passes.
-pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not true within {DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Asserts revisions strictly increase across the events.
