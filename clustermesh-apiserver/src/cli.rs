@@ -1,0 +1,1 @@
+//! The `clustermesh-apiserver` command line: init, issue-cert and run.

@@ -1,0 +1,1 @@
+//! The layout of an apiserver's data directory: keys, certificates, cluster identity.

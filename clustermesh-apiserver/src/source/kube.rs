@@ -1,0 +1,1 @@
+//! The Kubernetes API as a source, through kube-rs watchers.
