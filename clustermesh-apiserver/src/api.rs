@@ -1,1 +1,64 @@
-//! (being written)
+//! The gRPC APIs, all over mTLS, each RPC authorized by the role in the caller's
+//! certificate: `Mesh` for agents, `PeerExport` for peers, `Admin` for `ctl`.
+
+mod admin;
+mod errors;
+mod mesh;
+mod peer;
+mod services;
+mod status;
+
+use std::{sync::Arc, time::Duration};
+
+use clustermesh_proto::{Cluster, ClusterName};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::exporter::ExportStatus;
+use crate::import::PeerRegistry;
+use crate::observability::Metrics;
+use crate::source::SourceState;
+use crate::store::Store;
+
+pub use admin::AdminApi;
+pub use mesh::MeshApi;
+pub use peer::PeerExportApi;
+
+/// Largest request any API accepts. Requests are small (a CSR is the biggest); a
+/// bigger one is refused before it is buffered.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// What every API handler reads. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub cluster: ClusterName,
+    pub store: Arc<dyn Store>,
+    /// The store's epoch, sent with every snapshot (see [`crate::feed`]).
+    pub epoch: Arc<str>,
+    pub peers: Arc<PeerRegistry>,
+    /// This cluster as exported.
+    pub own: watch::Receiver<Cluster>,
+    pub export: watch::Receiver<ExportStatus>,
+    pub source: watch::Receiver<SourceState>,
+    pub ca_pem: Arc<str>,
+    pub metrics: Metrics,
+    pub timings: ApiTimings,
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiTimings {
+    /// A node whose agent misses heartbeats this long is lost (its lease expires).
+    pub node_lease_ttl: Duration,
+    /// How often `PeerExport.Watch` sends a heartbeat.
+    pub peer_heartbeat: Duration,
+}
+
+impl Default for ApiTimings {
+    fn default() -> Self {
+        Self {
+            node_lease_ttl: Duration::from_secs(3),
+            peer_heartbeat: Duration::from_secs(1),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod data_dir;
 pub mod export;
@@ -11,6 +12,7 @@ pub mod feed;
 pub mod import;
 pub mod layout;
 pub mod observability;
+pub mod report;
 pub mod server;
 pub mod source;
 pub mod store;

@@ -13,6 +13,8 @@ pub enum WatchEvent {
     },
     SnapshotEnd {
         revision: i64,
+        /// The store history `revision` belongs to; sent back with the resume revision.
+        epoch: String,
     },
     Upsert {
         record: Record,
@@ -41,7 +43,9 @@ impl WatchEvent {
         use pb::watch_response::Event as E;
         let event = match self {
             Self::SnapshotBegin { revision } => E::SnapshotBegin(pb::SnapshotBegin { revision }),
-            Self::SnapshotEnd { revision } => E::SnapshotEnd(pb::SnapshotEnd { revision }),
+            Self::SnapshotEnd { revision, epoch } => {
+                E::SnapshotEnd(pb::SnapshotEnd { revision, epoch })
+            }
             Self::Upsert { record, revision } => E::Upsert(upsert(record, revision)),
             Self::Delete { key, revision } => E::Delete(delete(key, revision)),
             Self::Synced(marker) => E::Synced(synced(marker)),
@@ -58,7 +62,9 @@ impl WatchEvent {
         use pb::peer_watch_response::Event as E;
         let event = match self {
             Self::SnapshotBegin { revision } => E::SnapshotBegin(pb::SnapshotBegin { revision }),
-            Self::SnapshotEnd { revision } => E::SnapshotEnd(pb::SnapshotEnd { revision }),
+            Self::SnapshotEnd { revision, epoch } => {
+                E::SnapshotEnd(pb::SnapshotEnd { revision, epoch })
+            }
             Self::Upsert { record, revision } => E::Upsert(upsert(record, revision)),
             Self::Delete { key, revision } => E::Delete(delete(key, revision)),
             Self::Synced(marker) => E::Synced(synced(marker)),
@@ -133,6 +139,7 @@ impl TryFrom<pb::WatchResponse> for WatchEvent {
             }),
             E::SnapshotEnd(e) => Ok(Self::SnapshotEnd {
                 revision: e.revision,
+                epoch: e.epoch,
             }),
             E::Upsert(u) => Self::from_upsert(u),
             E::Delete(d) => Self::from_delete(d),
@@ -156,6 +163,7 @@ impl TryFrom<pb::PeerWatchResponse> for WatchEvent {
             }),
             E::SnapshotEnd(e) => Ok(Self::SnapshotEnd {
                 revision: e.revision,
+                epoch: e.epoch,
             }),
             E::Upsert(u) => Self::from_upsert(u),
             E::Delete(d) => Self::from_delete(d),

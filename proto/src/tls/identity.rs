@@ -84,6 +84,12 @@ impl PeerIdentity {
         let cert = parse_certificate(cert_der)?;
         Self::from_uri(&single_identity_uri(&cert)?)
     }
+
+    /// [`PeerIdentity::from_der`] of the first certificate in `cert_pem`.
+    pub fn from_pem(cert_pem: &str) -> Result<Self, super::TlsError> {
+        let der = super::pem::certificate(cert_pem, "certificate PEM")?;
+        Self::from_der(&der).map_err(|e| super::TlsError::invalid("certificate PEM", e))
+    }
 }
 
 impl fmt::Display for PeerIdentity {

@@ -19,7 +19,10 @@ fn shared_events() -> Vec<WatchEvent> {
             kind: RecordKind::Endpoint,
             revision: 4,
         }),
-        WatchEvent::SnapshotEnd { revision: 5 },
+        WatchEvent::SnapshotEnd {
+            revision: 5,
+            epoch: "e1".into(),
+        },
         WatchEvent::Bookmark { revision: 6 },
     ]
 }

@@ -1,0 +1,69 @@
+//! `PeerExport`: what connected clusters' importers call. Read-only, this cluster's own
+//! exports only, with a heartbeat so a lost cluster is noticed on an idle stream.
+
+use std::pin::Pin;
+
+use clustermesh_proto::{
+    pb,
+    tls::{Role, authorize},
+};
+use futures::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use super::{ApiContext, errors};
+use crate::feed::{self, Resume, Scope};
+
+pub struct PeerExportApi {
+    ctx: ApiContext,
+}
+
+impl PeerExportApi {
+    pub fn new(ctx: ApiContext) -> Self {
+        Self { ctx }
+    }
+}
+
+type PeerStream = Pin<Box<dyn Stream<Item = Result<pb::PeerWatchResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::peer_export_server::PeerExport for PeerExportApi {
+    type WatchStream = PeerStream;
+
+    async fn watch(
+        &self,
+        request: Request<pb::PeerWatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let identity = authorize(&request, &[Role::Peer])?;
+        let peer = clustermesh_proto::ClusterName::new(identity.name.as_str())
+            .map_err(|e| errors::invalid("peer certificate name", e))?;
+        // A certificate stays valid after `ctl disconnect`; admission does not.
+        if !self.ctx.peers.admits(&peer) {
+            return Err(Status::permission_denied(format!(
+                "cluster {peer} is not connected to {}",
+                self.ctx.cluster
+            )));
+        }
+        let msg = request.into_inner();
+        let resume = Resume {
+            revision: msg.resume_revision,
+            epoch: msg.resume_epoch,
+        };
+        let guard = self.ctx.metrics.watch_client_guard("peer");
+        let events = feed::start(
+            self.ctx.store.clone(),
+            self.ctx.epoch.clone(),
+            Scope::Exports(self.ctx.cluster.clone()),
+            resume,
+            Some(self.ctx.timings.peer_heartbeat),
+            self.ctx.shutdown.clone(),
+        );
+        let stream = events.filter_map(move |event| {
+            let _held = &guard;
+            std::future::ready(match event {
+                Ok(event) => event.into_peer().map(Ok),
+                Err(e) => Some(Err(errors::store(e))),
+            })
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

@@ -1,0 +1,47 @@
+//! Identity ids for the label sets in use, allocated once and remembered, so a round
+//! costs store requests only for label sets it has not seen before.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clustermesh_proto::IdentityId;
+
+use crate::export::{AllocError, IdentityAllocator, LabelSet};
+
+#[derive(Default)]
+pub(super) struct IdentityCache {
+    ids: BTreeMap<LabelSet, IdentityId>,
+}
+
+impl IdentityCache {
+    /// Makes sure every set in `in_use` has an id.
+    pub async fn allocate(
+        &mut self,
+        allocator: &IdentityAllocator,
+        in_use: &BTreeSet<LabelSet>,
+    ) -> Result<(), AllocError> {
+        for set in in_use {
+            if !self.ids.contains_key(set) {
+                let id = allocator.allocate(set).await?;
+                self.ids.insert(set.clone(), id);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, set: &LabelSet) -> Option<IdentityId> {
+        self.ids.get(set).copied()
+    }
+
+    /// Frees identities unused for longer than `grace`, and forgets them here too, so a
+    /// label set that comes back later is allocated afresh rather than given a freed id.
+    pub async fn collect(
+        &mut self,
+        allocator: &IdentityAllocator,
+        in_use: &BTreeSet<LabelSet>,
+        grace: std::time::Duration,
+    ) -> Result<usize, AllocError> {
+        let freed = allocator.gc(in_use, grace).await?;
+        self.ids.retain(|_, id| !freed.contains(id));
+        Ok(freed.len())
+    }
+}

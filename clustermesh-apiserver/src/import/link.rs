@@ -1,0 +1,67 @@
+//! Dialling a peer: mTLS with the peer's CA and the certificate it signed for us, and
+//! the server name fixed to the peer's apiserver name whatever address is dialled.
+
+use clustermesh_proto::{WatchEvent, pb, tls};
+use tonic::transport::Endpoint;
+
+use super::{ImportTimings, PeerConfig};
+use crate::feed::Resume;
+
+/// Largest message accepted from a peer; a record is far smaller, so anything bigger
+/// is refused rather than buffered.
+pub(super) const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LinkError {
+    #[error("peer TLS settings are invalid: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("peer address {address:?} is not usable: {reason}")]
+    Address { address: String, reason: String },
+    #[error("cannot connect to {address}: {reason}")]
+    Connect { address: String, reason: String },
+    #[error("peer refused the watch: {0}")]
+    Refused(#[from] tonic::Status),
+    #[error("peer sent an invalid event: {0}")]
+    Invalid(#[from] clustermesh_proto::ValidationError),
+}
+
+pub(super) type PeerStream = tonic::Streaming<pb::PeerWatchResponse>;
+
+pub(super) async fn open(
+    peer: &PeerConfig,
+    timings: &ImportTimings,
+    resume: Resume,
+) -> Result<PeerStream, LinkError> {
+    let server_name = tls::apiserver_server_name(&peer.cluster.name);
+    let tls = tls::client_tls(&peer.ca_pem, &peer.cert_pem, &peer.key_pem, &server_name)?;
+    let address = peer.cluster.advertise_address.to_string();
+    let bad_address = |reason: String| LinkError::Address {
+        address: address.clone(),
+        reason,
+    };
+    let endpoint = Endpoint::from_shared(format!("https://{address}"))
+        .map_err(|e| bad_address(e.to_string()))?
+        .tls_config(tls)
+        .map_err(|e| bad_address(e.to_string()))?
+        .connect_timeout(timings.connect_timeout)
+        .tcp_nodelay(true);
+    let channel = endpoint.connect().await.map_err(|e| LinkError::Connect {
+        address: address.clone(),
+        reason: crate::report::error_chain(&e),
+    })?;
+    let mut client = pb::peer_export_client::PeerExportClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let request = pb::PeerWatchRequest {
+        resume_revision: resume.revision,
+        resume_epoch: resume.epoch,
+    };
+    Ok(client.watch(request).await?.into_inner())
+}
+
+/// The next event, validated; `None` when the peer closed the stream.
+pub(super) async fn next(stream: &mut PeerStream) -> Result<Option<WatchEvent>, LinkError> {
+    match stream.message().await? {
+        Some(message) => Ok(Some(WatchEvent::try_from(message)?)),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,234 @@
+//! The importer's pure core: a peer's watch events in, store writes out. It checks that
+//! every event is about the peer itself (a peer can only ever speak for its own
+//! prefix), and it removes what a snapshot no longer holds only once the snapshot is
+//! complete, so a reconnect never blanks the peer's records in between.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use clustermesh_proto::{
+    ClusterId, ClusterName, Keyed, Record, RecordKind, SyncedKey, SyncedMarker, WatchEvent,
+    record_key,
+};
+
+use crate::feed::Resume;
+use crate::layout::{self, KeyClass};
+use crate::store::{KeyValue, WriteOp};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MirrorError {
+    #[error("peer {peer} sent a record of cluster {other} ({key}); a peer may only export its own")]
+    Foreign {
+        peer: ClusterName,
+        other: ClusterName,
+        key: String,
+    },
+    #[error("peer {peer} now reports cluster id {reported}, but was connected with id {expected}")]
+    IdChanged {
+        peer: ClusterName,
+        expected: ClusterId,
+        reported: ClusterId,
+    },
+    #[error("peer {peer} sent {event} outside a snapshot")]
+    Protocol {
+        peer: ClusterName,
+        event: &'static str,
+    },
+}
+
+/// The local copy of one peer's exports.
+#[derive(Debug)]
+pub struct Mirror {
+    peer: ClusterName,
+    peer_id: ClusterId,
+    /// The peer's records as held in the local store.
+    records: BTreeMap<String, Bytes>,
+    /// Kinds whose synced marker is in the local store.
+    synced: BTreeSet<RecordKind>,
+    /// Keys seen since `SnapshotBegin`, and the markers to write at its end.
+    snapshot: Option<(BTreeSet<String>, Vec<SyncedMarker>)>,
+    resume: Resume,
+}
+
+impl Mirror {
+    /// Starts from what the local store holds under the peer's prefix.
+    pub fn new(peer: ClusterName, peer_id: ClusterId, held: &[KeyValue]) -> Self {
+        let mut records = BTreeMap::new();
+        let mut synced = BTreeSet::new();
+        for kv in held {
+            match layout::classify(&kv.key) {
+                Ok(KeyClass::Record(_)) => {
+                    records.insert(kv.key.clone(), kv.value.clone());
+                }
+                Ok(KeyClass::Synced(key)) => {
+                    synced.insert(key.kind);
+                }
+                _ => {}
+            }
+        }
+        Self {
+            peer,
+            peer_id,
+            records,
+            synced,
+            snapshot: None,
+            resume: Resume::default(),
+        }
+    }
+
+    /// Where to resume the peer's stream after a disconnect.
+    pub fn resume(&self) -> Resume {
+        self.resume.clone()
+    }
+
+    pub fn synced_kinds(&self) -> &BTreeSet<RecordKind> {
+        &self.synced
+    }
+
+    pub fn counts(&self) -> BTreeMap<RecordKind, usize> {
+        let mut counts = BTreeMap::new();
+        for key in self.records.keys() {
+            if let Ok(KeyClass::Record(key)) = layout::classify(key) {
+                *counts.entry(key.kind()).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// Forgets a half-received snapshot: after a disconnect the next one starts afresh.
+    pub fn disconnected(&mut self) {
+        self.snapshot = None;
+    }
+
+    /// The store writes `event` calls for. Heartbeats produce none.
+    pub fn apply(&mut self, event: WatchEvent) -> Result<Vec<WriteOp>, MirrorError> {
+        match event {
+            WatchEvent::SnapshotBegin { .. } => {
+                self.snapshot = Some((BTreeSet::new(), Vec::new()));
+                Ok(Vec::new())
+            }
+            WatchEvent::Upsert { record, revision } => self.upsert(record, revision),
+            WatchEvent::Delete { key, revision } => {
+                self.check_cluster(key.cluster(), &key.to_string())?;
+                self.advance(revision);
+                let key = key.to_string();
+                Ok(match self.records.remove(&key) {
+                    Some(_) => vec![WriteOp::Delete { key }],
+                    None => Vec::new(),
+                })
+            }
+            WatchEvent::Synced(marker) => {
+                self.check_cluster(&marker.cluster, "synced marker")?;
+                match self.snapshot.as_mut() {
+                    Some((_, markers)) => {
+                        markers.push(marker);
+                        Ok(Vec::new())
+                    }
+                    None => {
+                        self.synced.insert(marker.kind);
+                        Ok(vec![put_marker(&marker)])
+                    }
+                }
+            }
+            WatchEvent::SnapshotEnd { revision, epoch } => self.end_snapshot(revision, epoch),
+            WatchEvent::Bookmark { revision } => {
+                self.advance(revision);
+                Ok(Vec::new())
+            }
+            WatchEvent::Heartbeat { .. } => Ok(Vec::new()),
+            WatchEvent::PeerState(_) => Err(MirrorError::Protocol {
+                peer: self.peer.clone(),
+                event: "a peer state",
+            }),
+        }
+    }
+
+    fn upsert(&mut self, record: Record, revision: i64) -> Result<Vec<WriteOp>, MirrorError> {
+        let key = record_key(&record);
+        self.check_cluster(record.cluster(), &key)?;
+        if let Record::Cluster(cluster) = &record
+            && cluster.id != self.peer_id
+        {
+            return Err(MirrorError::IdChanged {
+                peer: self.peer.clone(),
+                expected: self.peer_id,
+                reported: cluster.id,
+            });
+        }
+        match self.snapshot.as_mut() {
+            Some((seen, _)) => {
+                seen.insert(key.clone());
+            }
+            None => self.advance(revision),
+        }
+        let value = layout::encode_record(&record);
+        if self.records.get(&key) == Some(&value) {
+            return Ok(Vec::new());
+        }
+        self.records.insert(key.clone(), value.clone());
+        Ok(vec![WriteOp::Put {
+            key,
+            value,
+            lease: None,
+        }])
+    }
+
+    fn end_snapshot(&mut self, revision: i64, epoch: String) -> Result<Vec<WriteOp>, MirrorError> {
+        let Some((seen, markers)) = self.snapshot.take() else {
+            return Err(MirrorError::Protocol {
+                peer: self.peer.clone(),
+                event: "SnapshotEnd",
+            });
+        };
+        let stale: Vec<String> = self
+            .records
+            .keys()
+            .filter(|key| !seen.contains(*key))
+            .cloned()
+            .collect();
+        let mut ops: Vec<WriteOp> = stale
+            .into_iter()
+            .map(|key| {
+                self.records.remove(&key);
+                WriteOp::Delete { key }
+            })
+            .collect();
+        let now_synced: BTreeSet<RecordKind> = markers.iter().map(|m| m.kind).collect();
+        // A marker the peer no longer has (it restarted and has not finished its own
+        // export) must not keep saying our copy is complete.
+        for kind in self.synced.difference(&now_synced) {
+            ops.push(WriteOp::Delete {
+                key: SyncedKey::new(self.peer.clone(), *kind).to_string(),
+            });
+        }
+        ops.extend(markers.iter().map(put_marker));
+        self.synced = now_synced;
+        self.resume = Resume { revision, epoch };
+        Ok(ops)
+    }
+
+    fn advance(&mut self, revision: i64) {
+        if self.snapshot.is_none() && revision > self.resume.revision {
+            self.resume.revision = revision;
+        }
+    }
+
+    fn check_cluster(&self, cluster: &ClusterName, key: &str) -> Result<(), MirrorError> {
+        match *cluster == self.peer {
+            true => Ok(()),
+            false => Err(MirrorError::Foreign {
+                peer: self.peer.clone(),
+                other: cluster.clone(),
+                key: key.to_owned(),
+            }),
+        }
+    }
+}
+
+fn put_marker(marker: &SyncedMarker) -> WriteOp {
+    WriteOp::Put {
+        key: SyncedKey::new(marker.cluster.clone(), marker.kind).to_string(),
+        value: layout::encode_synced(marker),
+        lease: None,
+    }
+}
