@@ -5,8 +5,8 @@
 mod conflicts;
 mod files;
 mod link;
-mod reachability;
 pub mod mirror;
+mod reachability;
 mod registry;
 mod task;
 

@@ -60,12 +60,12 @@ pub fn classify(key: &str) -> Result<KeyClass, LayoutError> {
     let mut segments = key.splitn(3, '/');
     let cluster = segments.next().unwrap_or_default();
     match (segments.next(), segments.next()) {
-        (Some(PEER_STATE), None) => Ok(KeyClass::PeerState(
-            ClusterName::new(cluster).map_err(|error| KeyError::Segment {
+        (Some(PEER_STATE), None) => Ok(KeyClass::PeerState(ClusterName::new(cluster).map_err(
+            |error| KeyError::Segment {
                 key: key.to_owned(),
                 error,
-            })?,
-        )),
+            },
+        )?)),
         (Some(REGISTRATIONS | IDENTITY_ALLOC), Some(_)) => Ok(KeyClass::Internal),
         _ => Ok(match AnyKey::parse(key)? {
             AnyKey::Record(k) => KeyClass::Record(k),

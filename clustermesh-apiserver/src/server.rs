@@ -62,7 +62,10 @@ pub struct Apiserver {
 }
 
 impl Apiserver {
-    pub async fn start(params: ApiserverParams, shutdown: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn start(
+        params: ApiserverParams,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let ApiserverParams {
             cluster,
             ca,
@@ -93,8 +96,11 @@ impl Apiserver {
         for condition in observe::CONDITIONS {
             reporter.register(condition);
         }
-        let (exporter, export) =
-            Exporter::new(store.clone(), ExporterConfig::new(cluster.clone()), source.clone());
+        let (exporter, export) = Exporter::new(
+            store.clone(),
+            ExporterConfig::new(cluster.clone()),
+            source.clone(),
+        );
         let (own_tx, own) = watch::channel(cluster.clone());
         let peers = PeerRegistry::start(
             store.clone(),

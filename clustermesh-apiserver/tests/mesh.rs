@@ -27,10 +27,7 @@ async fn three() -> [TestCluster; 3] {
 }
 
 fn kinds(records: &[Record]) -> Vec<RecordKind> {
-    let mut kinds: Vec<RecordKind> = records
-        .iter()
-        .map(clustermesh_proto::Keyed::kind)
-        .collect();
+    let mut kinds: Vec<RecordKind> = records.iter().map(clustermesh_proto::Keyed::kind).collect();
     kinds.sort();
     kinds.dedup();
     kinds
@@ -56,7 +53,11 @@ async fn three_clusters_see_each_others_exports_with_synced_markers() {
             let imported = importer.records_of(exporter.name.as_str()).await;
             let exported = exporter.records_of(exporter.name.as_str()).await;
             assert_eq!(imported, exported, "{what}: the copy equals the original");
-            assert_eq!(kinds(&imported), RecordKind::ALL.to_vec(), "{what}: every kind");
+            assert_eq!(
+                kinds(&imported),
+                RecordKind::ALL.to_vec(),
+                "{what}: every kind"
+            );
         }
     }
 
@@ -74,7 +75,10 @@ async fn three_clusters_see_each_others_exports_with_synced_markers() {
                 .services;
             services.len() == 1
                 && services[0].clusters.len() == 3
-                && services[0].clusters.iter().all(|c| c.reachable && c.backends.len() == 1)
+                && services[0]
+                    .clusters
+                    .iter()
+                    .all(|c| c.reachable && c.backends.len() == 1)
         }
     })
     .await;
@@ -155,7 +159,10 @@ async fn a_stopped_peer_is_unreachable_in_time_and_resynced_after_restart() {
     })
     .await;
     let took = stopped.elapsed();
-    assert!(took <= bound, "b marked unreachable after {took:?}, bound is {bound:?}");
+    assert!(
+        took <= bound,
+        "b marked unreachable after {took:?}, bound is {bound:?}"
+    );
     assert!(
         !a.records_of("b").await.is_empty(),
         "b's records stay cached while it is unreachable"

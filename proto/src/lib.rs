@@ -14,6 +14,7 @@
 )]
 pub mod pb;
 
+pub mod client_config;
 pub mod domain;
 mod error;
 pub mod tls;

@@ -43,7 +43,11 @@ impl pb::admin_server::Admin for AdminApi {
     ) -> Result<Response<pb::CreatePeerCsrResponse>, Status> {
         admin(&request)?;
         let msg = request.into_inner();
-        let csr = self.ctx.peers.create_csr(&msg.peer_cluster).map_err(errors::peer)?;
+        let csr = self
+            .ctx
+            .peers
+            .create_csr(&msg.peer_cluster)
+            .map_err(errors::peer)?;
         Ok(Response::new(pb::CreatePeerCsrResponse {
             csr_pem: csr.into_bytes(),
         }))
@@ -124,7 +128,9 @@ impl pb::admin_server::Admin for AdminApi {
     ) -> Result<Response<pb::ListGlobalServicesResponse>, Status> {
         admin(&request)?;
         let msg = request.into_inner();
-        Ok(Response::new(services::list(&self.ctx, &msg.namespace).await?))
+        Ok(Response::new(
+            services::list(&self.ctx, &msg.namespace).await?,
+        ))
     }
 }
 

@@ -25,7 +25,11 @@ impl MeshApi {
     }
 
     /// The agent's identity, if it may act for `node_name`.
-    fn agent_for(&self, request_node: &str, identity: PeerIdentity) -> Result<DnsSubdomain, Status> {
+    fn agent_for(
+        &self,
+        request_node: &str,
+        identity: PeerIdentity,
+    ) -> Result<DnsSubdomain, Status> {
         if identity.name != request_node {
             return Err(Status::permission_denied(format!(
                 "certificate of node {:?} may not act for node {request_node:?}",

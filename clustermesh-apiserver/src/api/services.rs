@@ -22,7 +22,10 @@ pub(super) async fn list(
         for service in services_of(ctx, &cluster).await? {
             if namespace.is_empty() || service.namespace.as_str() == namespace {
                 let key = (service.namespace.to_string(), service.name.to_string());
-                by_service.entry(key).or_default().push((service, reachable));
+                by_service
+                    .entry(key)
+                    .or_default()
+                    .push((service, reachable));
             }
         }
     }
@@ -33,7 +36,10 @@ pub(super) async fn list(
     Ok(pb::ListGlobalServicesResponse { services })
 }
 
-async fn services_of(ctx: &ApiContext, cluster: &ClusterName) -> Result<Vec<GlobalService>, Status> {
+async fn services_of(
+    ctx: &ApiContext,
+    cluster: &ClusterName,
+) -> Result<Vec<GlobalService>, Status> {
     let list = ctx
         .store
         .list(&kind_prefix(cluster, RecordKind::GlobalService))
@@ -57,7 +63,10 @@ fn view(
     name: String,
     copies: Vec<(GlobalService, bool)>,
 ) -> pb::GlobalServiceView {
-    let local = copies.iter().find(|(s, _)| s.cluster == *own).map(|(s, _)| s);
+    let local = copies
+        .iter()
+        .find(|(s, _)| s.cluster == *own)
+        .map(|(s, _)| s);
     let template = local.or_else(|| copies.first().map(|(s, _)| s));
     let ports = template
         .map(|s| s.ports.iter().cloned().map(Into::into).collect())

@@ -8,7 +8,8 @@ use clustermesh_proto::{RecordKind, SyncedKey, SyncedMarker, cluster_prefix};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Desired, Exporter, desired, identities::IdentityCache,
+    Desired, Exporter, desired,
+    identities::IdentityCache,
     registrations::{self, RegistrationWatch},
 };
 use crate::export::{self, identities::in_use};
@@ -61,7 +62,11 @@ impl Runner {
             let outcome = self.round().await;
             let failed = outcome.is_err();
             self.publish(outcome.err().map(|e| error_chain(&e)));
-            retry = if failed { (retry * 2).min(RETRY_MAX) } else { RETRY_MIN };
+            retry = if failed {
+                (retry * 2).min(RETRY_MAX)
+            } else {
+                RETRY_MIN
+            };
             let wait_retry = async {
                 match failed {
                     true => tokio::time::sleep(retry).await,
@@ -208,7 +213,11 @@ fn plan(
     export::plan(cluster, objects, &|set| identities.get(set))
 }
 
-fn marker_value(cluster: &clustermesh_proto::ClusterName, kind: RecordKind, revision: Revision) -> Bytes {
+fn marker_value(
+    cluster: &clustermesh_proto::ClusterName,
+    kind: RecordKind,
+    revision: Revision,
+) -> Bytes {
     layout::encode_synced(&SyncedMarker {
         cluster: cluster.clone(),
         kind,

@@ -32,13 +32,20 @@ fn objects(with_service: bool) -> ClusterObjects {
         "n1".into(),
         fixtures::node(&[], &[("InternalIP", "192.0.2.1")], &["10.1.0.0/24"]),
     );
-    objects
-        .pods
-        .insert(fixtures::key("prod", "web-1"), fixtures::pod(&[("app", "web")], &["10.1.0.5"]));
+    objects.pods.insert(
+        fixtures::key("prod", "web-1"),
+        fixtures::pod(&[("app", "web")], &["10.1.0.5"]),
+    );
     if with_service {
-        fixtures::with_service(&mut objects, fixtures::service(&[("clustermesh.io/global", "true")], "10.96.0.10"));
+        fixtures::with_service(
+            &mut objects,
+            fixtures::service(&[("clustermesh.io/global", "true")], "10.96.0.10"),
+        );
         let endpoint = fixtures::endpoint("10.1.0.5", "n1", None);
-        fixtures::with_slice(&mut objects, fixtures::slice("web-1", "IPv4", vec![endpoint]));
+        fixtures::with_slice(
+            &mut objects,
+            fixtures::slice("web-1", "IPv4", vec![endpoint]),
+        );
     }
     objects
 }
@@ -78,7 +85,11 @@ fn start(objects: ClusterObjects) -> Running {
     }
 }
 
-async fn wait(status: &mut watch::Receiver<ExportStatus>, what: &str, f: impl Fn(&ExportStatus) -> bool) {
+async fn wait(
+    status: &mut watch::Receiver<ExportStatus>,
+    what: &str,
+    f: impl Fn(&ExportStatus) -> bool,
+) {
     tokio::time::timeout(Duration::from_secs(10), status.wait_for(|s| f(s)))
         .await
         .unwrap_or_else(|_| panic!("{what} within 10 s"))
@@ -96,10 +107,19 @@ async fn exports_every_kind_then_the_synced_markers() {
     wait(&mut run.status, "synced", |s| s.synced).await;
     let cluster = fixtures::cluster();
     for kind in RecordKind::ALL {
-        let records = keys(run.store.as_ref(), &clustermesh_proto::kind_prefix(&cluster, kind)).await;
+        let records = keys(
+            run.store.as_ref(),
+            &clustermesh_proto::kind_prefix(&cluster, kind),
+        )
+        .await;
         assert!(!records.is_empty(), "{kind}: nothing exported");
         let marker = SyncedKey::new(cluster.clone(), kind).to_string();
-        let kv = run.store.get(&marker).await.expect("get").expect("marker written");
+        let kv = run
+            .store
+            .get(&marker)
+            .await
+            .expect("get")
+            .expect("marker written");
         let decoded = layout::decode_synced(&marker, &kv.value).expect("valid marker");
         assert!(decoded.revision > 0);
     }
@@ -118,10 +138,19 @@ async fn later_rounds_write_only_what_changed() {
     assert!(run.store.get(&service_key).await.expect("get").is_some());
 
     run.source.send_replace(state(objects(false), 2));
-    wait(&mut run.status, "second round", |s| s.source_generation == 2).await;
-    assert!(run.store.get(&service_key).await.expect("get").is_none(), "service withdrawn");
+    wait(&mut run.status, "second round", |s| {
+        s.source_generation == 2
+    })
+    .await;
+    assert!(
+        run.store.get(&service_key).await.expect("get").is_none(),
+        "service withdrawn"
+    );
     let node_after = run.store.get(&node_key).await.expect("get").expect("node");
-    assert_eq!(node_before.mod_revision, node_after.mod_revision, "unchanged node not rewritten");
+    assert_eq!(
+        node_before.mod_revision, node_after.mod_revision,
+        "unchanged node not rewritten"
+    );
 }
 
 #[tokio::test]
@@ -183,9 +212,17 @@ fn pod_cidrs_come_from_nodes_unless_declared() {
         ..Default::default()
     };
     let (effective, desired) = desired::build(&cluster(&[]), &plan, &Default::default());
-    let cidrs: Vec<String> = effective.pod_cidrs.iter().map(ToString::to_string).collect();
+    let cidrs: Vec<String> = effective
+        .pod_cidrs
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(cidrs, ["10.1.0.0/24"]);
-    assert!(desired.contains_key(&format!("{}/clusters/{}", fixtures::cluster(), fixtures::cluster())));
+    assert!(desired.contains_key(&format!(
+        "{}/clusters/{}",
+        fixtures::cluster(),
+        fixtures::cluster()
+    )));
 }
 
 #[test]

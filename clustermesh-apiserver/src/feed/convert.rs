@@ -17,9 +17,7 @@ pub(super) fn put(scope: &Scope, kv: &KeyValue) -> Option<WatchEvent> {
                 revision: kv.mod_revision,
             })
         }
-        KeyClass::Synced(_) => {
-            layout::decode_synced(&kv.key, &kv.value).map(WatchEvent::Synced)
-        }
+        KeyClass::Synced(_) => layout::decode_synced(&kv.key, &kv.value).map(WatchEvent::Synced),
         KeyClass::PeerState(_) if *scope == Scope::Mesh => {
             layout::decode_peer_state(&kv.key, &kv.value).map(WatchEvent::PeerState)
         }

@@ -154,7 +154,11 @@ async fn exports_scope_carries_only_own_records() {
         last_heartbeat_unix_ms: None,
     };
     store
-        .put(&layout::peer_state_key(&name("b")), layout::encode_peer_state(&state), None)
+        .put(
+            &layout::peer_state_key(&name("b")),
+            layout::encode_peer_state(&state),
+            None,
+        )
         .await
         .expect("put peer state");
     store

@@ -13,7 +13,9 @@ pub fn check<'a>(
 ) -> Result<(), String> {
     let name = &candidate.name;
     if *name == own.name {
-        return Err(format!("peer cluster name {name} is this cluster's own name"));
+        return Err(format!(
+            "peer cluster name {name} is this cluster's own name"
+        ));
     }
     if candidate.id == own.id {
         return Err(format!(
@@ -64,7 +66,10 @@ mod tests {
     fn accepts_distinct_clusters_and_reinstalls() {
         let own = cluster("a", 1, &["10.1.0.0/16"]);
         let b = cluster("b", 2, &["10.2.0.0/16"]);
-        assert_eq!(check(&own, [&b], &cluster("c", 3, &["10.3.0.0/16"])), Ok(()));
+        assert_eq!(
+            check(&own, [&b], &cluster("c", 3, &["10.3.0.0/16"])),
+            Ok(())
+        );
         assert_eq!(check(&own, [&b], &b), Ok(()), "same peer again");
     }
 
@@ -76,9 +81,18 @@ mod tests {
             (cluster("a", 9, &[]), "own name"),
             (cluster("c", 1, &[]), "this cluster's own id"),
             (cluster("c", 2, &[]), "already used by connected peer b"),
-            (cluster("c", 3, &["10.1.128.0/17"]), "overlaps 10.1.0.0/16 of this cluster a"),
-            (cluster("c", 3, &["10.0.0.0/8"]), "overlaps 10.1.0.0/16 of this cluster a"),
-            (cluster("c", 3, &["10.2.3.0/24"]), "overlaps 10.2.0.0/16 of connected peer b"),
+            (
+                cluster("c", 3, &["10.1.128.0/17"]),
+                "overlaps 10.1.0.0/16 of this cluster a",
+            ),
+            (
+                cluster("c", 3, &["10.0.0.0/8"]),
+                "overlaps 10.1.0.0/16 of this cluster a",
+            ),
+            (
+                cluster("c", 3, &["10.2.3.0/24"]),
+                "overlaps 10.2.0.0/16 of connected peer b",
+            ),
         ];
         for (candidate, expected) in cases {
             let err = check(&own, [&b], &candidate).expect_err(expected);

@@ -93,17 +93,27 @@ mod tests {
         assert_eq!(r.due(start + TIMEOUT), Some(Due::MarkUnreachable));
         assert_eq!(r.reachable(), Some(false));
         assert_eq!(r.due(start + TIMEOUT * 2), None);
-        assert_eq!(r.next_wake(), None, "nothing more to do without a cache TTL");
+        assert_eq!(
+            r.next_wake(),
+            None,
+            "nothing more to do without a cache TTL"
+        );
     }
 
     #[test]
     fn heartbeats_push_the_deadline_and_restore_reachability() {
         let start = Instant::now();
         let mut r = Reachability::new(start, TIMEOUT, None);
-        assert!(r.beat(start + Duration::from_secs(1)), "first beat makes it reachable");
+        assert!(
+            r.beat(start + Duration::from_secs(1)),
+            "first beat makes it reachable"
+        );
         assert!(!r.beat(start + Duration::from_secs(2)), "already reachable");
         assert_eq!(r.due(start + Duration::from_secs(4)), None);
-        assert_eq!(r.due(start + Duration::from_secs(5)), Some(Due::MarkUnreachable));
+        assert_eq!(
+            r.due(start + Duration::from_secs(5)),
+            Some(Due::MarkUnreachable)
+        );
         assert!(r.beat(start + Duration::from_secs(6)));
         assert_eq!(r.reachable(), Some(true));
     }

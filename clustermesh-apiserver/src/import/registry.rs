@@ -118,7 +118,12 @@ impl PeerRegistry {
     }
 
     /// Step 4: start importing `peer` with the certificate it signed for us.
-    pub fn install(&self, peer: Cluster, ca_pem: String, cert_pem: String) -> Result<(), PeerError> {
+    pub fn install(
+        &self,
+        peer: Cluster,
+        ca_pem: String,
+        cert_pem: String,
+    ) -> Result<(), PeerError> {
         let own = self.own();
         {
             let peers = self.lock();
@@ -140,8 +145,13 @@ impl PeerRegistry {
             .ok_or_else(|| PeerError::NoPendingKey(peer.name.clone()))?;
         // Fails early, naming the bad part, if the CA does not parse or the certificate
         // is not for our pending key.
-        tls::client_tls(&ca_pem, &cert_pem, &key_pem, &tls::apiserver_server_name(&peer.name))
-            .map_err(|e| PeerError::Invalid(format!("peer {}: {e}", peer.name)))?;
+        tls::client_tls(
+            &ca_pem,
+            &cert_pem,
+            &key_pem,
+            &tls::apiserver_server_name(&peer.name),
+        )
+        .map_err(|e| PeerError::Invalid(format!("peer {}: {e}", peer.name)))?;
         let config = PeerConfig {
             cluster: peer,
             ca_pem,
@@ -173,7 +183,10 @@ impl PeerRegistry {
     }
 
     pub fn list(&self) -> Vec<Cluster> {
-        self.lock().values().map(|r| r.config.cluster.clone()).collect()
+        self.lock()
+            .values()
+            .map(|r| r.config.cluster.clone())
+            .collect()
     }
 
     pub fn statuses(&self) -> Vec<(Cluster, ImportStatus)> {
@@ -226,6 +239,8 @@ impl PeerRegistry {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<ClusterName, Running>> {
         // A panic while holding the lock cannot leave the map half-updated: every
         // critical section is a single insert, remove or read.
-        self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.peers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

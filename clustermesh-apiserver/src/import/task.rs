@@ -3,7 +3,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use clustermesh_proto::{PeerState, RecordKind, WatchEvent, cluster_prefix, kind_prefix, synced_prefix};
+use clustermesh_proto::{
+    PeerState, RecordKind, WatchEvent, cluster_prefix, kind_prefix, synced_prefix,
+};
 use futures::FutureExt;
 use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
@@ -84,7 +86,8 @@ impl ImportTask {
                         s.connected = true;
                         s.last_error = None;
                     });
-                    self.mirror(stream, &mut current, &mut reach, &shutdown).await
+                    self.mirror(stream, &mut current, &mut reach, &shutdown)
+                        .await
                 }
                 Err(e) => Err(StreamEnd::Link(e)),
             };
@@ -110,8 +113,15 @@ impl ImportTask {
 
     /// The local copy as the store holds it.
     async fn load(&self) -> Result<Mirror, StoreError> {
-        let held = self.store.list(&cluster_prefix(&self.peer.cluster.name)).await?;
-        let mirror = Mirror::new(self.peer.cluster.name.clone(), self.peer.cluster.id, &held.items);
+        let held = self
+            .store
+            .list(&cluster_prefix(&self.peer.cluster.name))
+            .await?;
+        let mirror = Mirror::new(
+            self.peer.cluster.name.clone(),
+            self.peer.cluster.id,
+            &held.items,
+        );
         self.publish_counts(&mirror);
         Ok(mirror)
     }

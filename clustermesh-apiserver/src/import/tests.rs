@@ -1,6 +1,8 @@
 //! The importer's pure core, [`Mirror`]: what a peer's events turn into.
 
-use clustermesh_proto::{ClusterId, ClusterName, Record, RecordKind, StoreKey, SyncedMarker, WatchEvent, pb};
+use clustermesh_proto::{
+    ClusterId, ClusterName, Record, RecordKind, StoreKey, SyncedMarker, WatchEvent, pb,
+};
 
 use super::mirror::{Mirror, MirrorError};
 use crate::store::{KeyValue, WriteOp};
@@ -79,7 +81,11 @@ fn snapshot_writes_records_then_markers_at_its_end() {
             marker("b", RecordKind::Node),
         ],
     );
-    assert_eq!(ops, ["put b/nodes/n1"], "markers wait for the snapshot's end");
+    assert_eq!(
+        ops,
+        ["put b/nodes/n1"],
+        "markers wait for the snapshot's end"
+    );
     let ops = apply_all(
         &mut m,
         vec![WatchEvent::SnapshotEnd {
@@ -175,10 +181,14 @@ fn live_events_advance_the_resume_point() {
 #[test]
 fn a_peer_cannot_speak_for_another_cluster() {
     let mut m = mirror();
-    let err = m.apply(upsert(node("c", "n1", "192.0.2.1"))).expect_err("foreign");
+    let err = m
+        .apply(upsert(node("c", "n1", "192.0.2.1")))
+        .expect_err("foreign");
     assert!(matches!(err, MirrorError::Foreign { .. }), "{err}");
     assert!(err.to_string().contains("c/nodes/n1"), "{err}");
-    let err = m.apply(marker("c", RecordKind::Node)).expect_err("foreign marker");
+    let err = m
+        .apply(marker("c", RecordKind::Node))
+        .expect_err("foreign marker");
     assert!(matches!(err, MirrorError::Foreign { .. }), "{err}");
 }
 
@@ -186,7 +196,9 @@ fn a_peer_cannot_speak_for_another_cluster() {
 fn a_changed_cluster_id_is_refused() {
     let mut m = mirror();
     m.apply(upsert(cluster_record("b", 2))).expect("same id");
-    let err = m.apply(upsert(cluster_record("b", 9))).expect_err("id changed");
+    let err = m
+        .apply(upsert(cluster_record("b", 9)))
+        .expect_err("id changed");
     assert!(err.to_string().contains("cluster id 9"), "{err}");
 }
 

@@ -19,9 +19,15 @@ fn cluster_record(cluster: &str) -> Record {
 #[test]
 fn classifies_every_family() {
     assert!(matches!(classify("a/nodes/n1"), Ok(KeyClass::Record(k)) if k.name() == "n1"));
-    assert!(matches!(classify("a/synced/nodes"), Ok(KeyClass::Synced(_))));
+    assert!(matches!(
+        classify("a/synced/nodes"),
+        Ok(KeyClass::Synced(_))
+    ));
     assert!(matches!(classify("b/peer-state"), Ok(KeyClass::PeerState(c)) if c == name("b")));
-    assert!(matches!(classify("a/registrations/n1"), Ok(KeyClass::Internal)));
+    assert!(matches!(
+        classify("a/registrations/n1"),
+        Ok(KeyClass::Internal)
+    ));
     assert!(matches!(
         classify("a/identity-alloc/by-id/3"),
         Ok(KeyClass::Internal)
@@ -41,7 +47,10 @@ fn unknown_shapes_are_errors_naming_the_key() {
 fn record_roundtrip_and_placement_check() {
     let record = cluster_record("a");
     let value = encode_record(&record);
-    assert_eq!(decode_record("a/clusters/a", &value).expect("decodes"), record);
+    assert_eq!(
+        decode_record("a/clusters/a", &value).expect("decodes"),
+        record
+    );
     let err = decode_record("b/clusters/b", &value).expect_err("misplaced");
     assert!(matches!(err, LayoutError::Misplaced { .. }), "{err}");
 }
@@ -50,7 +59,10 @@ fn record_roundtrip_and_placement_check() {
 fn garbage_values_name_the_key_and_what_was_expected() {
     let err = decode_record("a/clusters/a", b"\xff\xff\xff").expect_err("garbage");
     let text = err.to_string();
-    assert!(text.contains("a/clusters/a") && text.contains("record"), "{text}");
+    assert!(
+        text.contains("a/clusters/a") && text.contains("record"),
+        "{text}"
+    );
     let err = decode_peer_state("a/peer-state", &[]).expect_err("empty peer state");
     assert!(err.to_string().contains("peer state"), "{err}");
 }

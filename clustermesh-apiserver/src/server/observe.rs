@@ -64,8 +64,10 @@ impl Observer {
         for (kind, n) in &status.counts {
             self.metrics.set_records(cluster, kind.as_str(), *n as u64);
         }
-        self.metrics.set_export_warnings(status.warnings.len() as u64);
-        self.metrics.set_source_parse_errors(status.source_errors.len() as u64);
+        self.metrics
+            .set_export_warnings(status.warnings.len() as u64);
+        self.metrics
+            .set_source_parse_errors(status.source_errors.len() as u64);
         self.metrics.set_source_generation(status.source_generation);
         self.metrics
             .inc_export_writes(status.writes.saturating_sub(writes_seen));

@@ -13,7 +13,13 @@ pub fn pod_ip(id: u32) -> String {
 
 /// The whole cluster; `ready` is the backend's readiness.
 pub fn cluster(cluster: &str, id: u32, ready: bool) -> String {
-    [node(cluster, id), pod(cluster, id), service(id, ""), slice(cluster, id, ready)].join("---\n")
+    [
+        node(cluster, id),
+        pod(cluster, id),
+        service(id, ""),
+        slice(cluster, id, ready),
+    ]
+    .join("---\n")
 }
 
 pub fn node(cluster: &str, id: u32) -> String {

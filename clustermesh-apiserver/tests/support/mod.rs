@@ -35,6 +35,8 @@ pub fn name(s: &str) -> ClusterName {
 pub struct TestCluster {
     pub name: ClusterName,
     pub id: u32,
+    /// Which id's address ranges (pod CIDR, IPs) the cluster uses; normally its own.
+    pub ranges: u32,
     pub ca: Arc<ClusterCa>,
     pub manifests: TempDir,
     pub peers_dir: TempDir,
@@ -55,14 +57,21 @@ pub struct Running {
 impl TestCluster {
     /// A cluster whose manifests are [`manifests::cluster`] for `id`.
     pub async fn start(cluster: &str, id: u32) -> Self {
+        Self::start_with_ranges(cluster, id, id).await
+    }
+
+    /// A cluster with id `id` that uses the address ranges of id `ranges`.
+    pub async fn start_with_ranges(cluster: &str, id: u32, ranges: u32) -> Self {
         let manifests = TempDir::new().expect("manifest dir");
-        manifests::write(manifests.path(), "cluster.yaml", &manifests::cluster(cluster, id, true));
+        let yaml = manifests::cluster(cluster, ranges, true);
+        manifests::write(manifests.path(), "cluster.yaml", &yaml);
         let ca = Arc::new(ClusterCa::generate(&name(cluster)).expect("CA"));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let mut this = Self {
             name: name(cluster),
             id,
+            ranges,
             ca,
             manifests,
             peers_dir: TempDir::new().expect("peers dir"),
@@ -118,7 +127,7 @@ impl TestCluster {
         Cluster::try_from(pb::Cluster {
             name: self.name.to_string(),
             id: self.id,
-            pod_cidrs: vec![manifests::pod_cidr(self.id)],
+            pod_cidrs: vec![manifests::pod_cidr(self.ranges)],
             advertise_address: self.addr.to_string(),
         })
         .expect("valid cluster")
@@ -138,7 +147,9 @@ impl TestCluster {
     /// Starts again on the same address with `store`, keeping CA, manifests and peers.
     pub async fn restart(&mut self, store: Arc<dyn Store>) {
         self.store = store;
-        let listener = TcpListener::bind(self.addr).await.expect("rebind same address");
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .expect("rebind same address");
         self.run(listener).await;
     }
 
@@ -151,7 +162,9 @@ impl TestCluster {
     }
 
     pub fn issue(&self, role: Role, name: &str) -> IssuedCert {
-        self.ca.issue(role, name, &[], VALIDITY).expect("certificate")
+        self.ca
+            .issue(role, name, &[], VALIDITY)
+            .expect("certificate")
     }
 
     /// A channel to this apiserver presenting `cert`.
@@ -182,11 +195,7 @@ impl TestCluster {
 
     /// The records this cluster's store holds under `cluster`'s prefix.
     pub async fn records_of(&self, cluster: &str) -> Vec<Record> {
-        let list = self
-            .store
-            .list(&format!("{cluster}/"))
-            .await
-            .expect("list");
+        let list = self.store.list(&format!("{cluster}/")).await.expect("list");
         list.items
             .iter()
             .filter_map(|kv| clustermesh_apiserver::layout::decode_record(&kv.key, &kv.value).ok())
