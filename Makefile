@@ -41,9 +41,11 @@ test: deps lint
 fmt:
 	$(CARGO) fmt --all
 
-## bench: store micro-benchmarks for every backend (results in bench/results/)
+## bench: store micro-benchmarks for every backend (results in bench/results/), then
+##        the manifest-change-to-peer-store latency over 200 changes
 bench: deps
 	$(CARGO) bench -p clustermesh-apiserver --bench store
+	$(CARGO) bench -p clustermesh-apiserver --bench sync_latency
 
 ## demo: the multicloud tour (three clouds in network namespaces)
 demo:

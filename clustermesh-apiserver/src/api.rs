@@ -43,7 +43,29 @@ pub struct ApiContext {
     pub ca_pem: Arc<str>,
     pub metrics: Metrics,
     pub timings: ApiTimings,
+    /// Last heartbeat (or registration) per node, for status; kept in memory only,
+    /// since the lease in the store is what decides whether a node is alive.
+    pub heartbeats: Arc<std::sync::Mutex<std::collections::BTreeMap<String, i64>>>,
     pub shutdown: CancellationToken,
+}
+
+impl ApiContext {
+    pub(crate) fn record_heartbeat(&self, node: &str) {
+        let now = crate::clock::now_ms();
+        let mut heartbeats = self
+            .heartbeats
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        heartbeats.insert(node.to_owned(), now);
+    }
+
+    pub(crate) fn last_heartbeat(&self, node: &str) -> Option<i64> {
+        let heartbeats = self
+            .heartbeats
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        heartbeats.get(node).copied()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

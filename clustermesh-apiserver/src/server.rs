@@ -121,6 +121,7 @@ impl Apiserver {
             ca_pem: ca.cert_pem().into(),
             metrics: metrics.clone(),
             timings: api,
+            heartbeats: Arc::default(),
             shutdown: shutdown.clone(),
         };
 
@@ -170,14 +171,18 @@ impl Apiserver {
     /// others are stopped and its error returned, so the process never limps on.
     pub async fn wait(mut self) -> anyhow::Result<()> {
         let first = tokio::select! {
+            biased;
             () = self.shutdown.cancelled() => None,
             done = self.tasks.join_next() => done,
         };
+        // A task that ended cleanly because shutdown had just been signalled is fine.
+        let stopping = self.shutdown.is_cancelled();
         self.shutdown.cancel();
-        let failure = first.map(|joined| match joined {
-            Ok((name, Ok(()))) => anyhow::anyhow!("{name} stopped unexpectedly"),
-            Ok((name, Err(e))) => e.context(format!("{name} failed")),
-            Err(e) => anyhow::anyhow!("a task panicked: {e}"),
+        let failure = first.and_then(|joined| match joined {
+            Ok((_, Ok(()))) if stopping => None,
+            Ok((name, Ok(()))) => Some(anyhow::anyhow!("{name} stopped unexpectedly")),
+            Ok((name, Err(e))) => Some(e.context(format!("{name} failed"))),
+            Err(e) => Some(anyhow::anyhow!("a task panicked: {e}")),
         });
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
             while let Some(joined) = self.tasks.join_next().await {

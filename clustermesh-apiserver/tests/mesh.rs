@@ -216,6 +216,19 @@ async fn agents_register_and_watch_the_merged_view() {
         .await
         .expect("heartbeat");
 
+    let mut admin = b.admin().await;
+    let status = admin
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    let node = status
+        .nodes
+        .iter()
+        .find(|n| n.name == "b-node1")
+        .expect("b-node1 in status");
+    assert!(node.last_heartbeat_unix_ms > 0, "{node:?}");
+
     // The WireGuard key reaches the peer's copy of b's node.
     within(WAIT, "a sees b-node1's WireGuard key", || async {
         a.records_of("b").await.iter().any(|r| {

@@ -71,6 +71,7 @@ impl pb::mesh_server::Mesh for MeshApi {
         if let Some(old) = previous.and_then(|kv| kv.lease).filter(|old| *old != lease) {
             let _ = store.revoke_lease(old).await;
         }
+        self.ctx.record_heartbeat(node.as_str());
         let cluster = self.ctx.own.borrow().clone();
         Ok(Response::new(pb::RegisterNodeResponse {
             lease_id: lease.0,
@@ -100,9 +101,12 @@ impl pb::mesh_server::Mesh for MeshApi {
             return Err(lost());
         }
         match self.ctx.store.keep_alive(LeaseId(msg.lease_id)).await {
-            Ok(()) => Ok(Response::new(pb::HeartbeatResponse {
-                ttl_ms: millis(self.ctx.timings.node_lease_ttl),
-            })),
+            Ok(()) => {
+                self.ctx.record_heartbeat(node.as_str());
+                Ok(Response::new(pb::HeartbeatResponse {
+                    ttl_ms: millis(self.ctx.timings.node_lease_ttl),
+                }))
+            }
             Err(StoreError::LeaseNotFound(_)) => Err(lost()),
             Err(e) => Err(errors::store(e)),
         }

@@ -94,7 +94,7 @@ async fn nodes(ctx: &ApiContext) -> Result<Vec<pb::NodeStatus>, Status> {
         .map(|node| pb::NodeStatus {
             name: node.name.to_string(),
             registered: node.wireguard.is_some(),
-            last_heartbeat_unix_ms: 0,
+            last_heartbeat_unix_ms: ctx.last_heartbeat(node.name.as_str()).unwrap_or(0),
             wireguard_public_key: node
                 .wireguard
                 .as_ref()

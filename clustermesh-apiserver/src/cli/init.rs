@@ -94,6 +94,11 @@ pub(super) fn run(args: InitArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .iter()
             .map(|a| a.host().to_owned()),
     );
+    for loopback in ["localhost", "127.0.0.1", "::1"] {
+        if !names.iter().any(|n| n == loopback) {
+            names.push(loopback.to_owned());
+        }
+    }
     writeln!(
         out,
         "initialized cluster {name} (id {}) in {}",
@@ -103,7 +108,7 @@ pub(super) fn run(args: InitArgs, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "  ca.crt, ca.key            the cluster's CA")?;
     writeln!(
         out,
-        "  server.crt, server.key    serving certificate for {}, localhost, 127.0.0.1, ::1",
+        "  server.crt, server.key    serving certificate for {}",
         names.join(", ")
     )?;
     writeln!(out, "  admin.crt, admin.key      admin certificate for ctl")?;

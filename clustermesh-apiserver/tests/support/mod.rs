@@ -62,6 +62,15 @@ impl TestCluster {
 
     /// A cluster with id `id` that uses the address ranges of id `ranges`.
     pub async fn start_with_ranges(cluster: &str, id: u32, ranges: u32) -> Self {
+        Self::start_full(cluster, id, ranges, fresh_store()).await
+    }
+
+    /// A cluster on `store` instead of a fresh memory store.
+    pub async fn start_on(cluster: &str, id: u32, store: Arc<dyn Store>) -> Self {
+        Self::start_full(cluster, id, id, store).await
+    }
+
+    async fn start_full(cluster: &str, id: u32, ranges: u32, store: Arc<dyn Store>) -> Self {
         let manifests = TempDir::new().expect("manifest dir");
         let yaml = manifests::cluster(cluster, ranges, true);
         manifests::write(manifests.path(), "cluster.yaml", &yaml);
@@ -76,7 +85,7 @@ impl TestCluster {
             manifests,
             peers_dir: TempDir::new().expect("peers dir"),
             addr,
-            store: fresh_store(),
+            store,
             running: None,
             import: ImportTimings {
                 backoff_max: Duration::from_millis(500),
