@@ -80,6 +80,7 @@ async fn run(backend: &str) -> Result<(), String> {
     write_cluster(&a);
     write_cluster(&b);
     a.wait_synced().await;
+    b.wait_synced().await;
     let setup = Instant::now();
     connect(&a, &b).await.expect("connect");
     let expected = workload::record_count() as usize;
@@ -97,7 +98,7 @@ async fn run(backend: &str) -> Result<(), String> {
     let mut histogram = Histogram::<u64>::new(3).expect("histogram");
     for change in 0..CHANGES {
         let s = change % workload::SERVICES;
-        let not_ready = (change / workload::SERVICES) % 2 == 0;
+        let not_ready = (change / workload::SERVICES).is_multiple_of(2);
         let key = format!("a/services/bench/svc{s}");
         let revision = b.store.list("~").await.expect("revision").revision;
         let mut watch = b.store.watch(&key, revision).await.expect("watch");

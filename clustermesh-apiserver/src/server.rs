@@ -140,6 +140,7 @@ impl Apiserver {
             health: reporter,
             own: own_tx,
             cluster: cluster.name.clone(),
+            lag_seen: Default::default(),
         };
         spawn(&mut tasks, "observer", observer.run(shutdown.clone()));
         if let Some(listener) = metrics_listener {

@@ -180,6 +180,29 @@ async fn a_peer_cannot_register_nodes_or_see_other_peers_data() {
 async fn a_removed_peer_is_no_longer_admitted() {
     let (a, b) = pair().await;
     connect(&a, &b).await.expect("connect");
+    within(WAIT, "b imports a", || async {
+        !b.records_of("a").await.is_empty()
+    })
+    .await;
+
+    // An export stream a has open on b: removal must cut it, not just refuse new ones.
+    let (csr, key) = clustermesh_proto::tls::create_csr(Role::Peer, "a").expect("csr");
+    let cert_pem =
+        b.ca.sign_csr(&csr, Role::Peer, "a", support::VALIDITY)
+            .expect("signed");
+    let open_cert = clustermesh_proto::tls::IssuedCert {
+        cert_pem,
+        key_pem: key,
+    };
+    let mut open_peer = pb::peer_export_client::PeerExportClient::new(
+        b.channel_as(&open_cert).await.expect("tls ok"),
+    );
+    let mut open_stream = open_peer
+        .watch(pb::PeerWatchRequest::default())
+        .await
+        .expect("admitted")
+        .into_inner();
+
     let mut admin_b = b.admin().await;
     admin_b
         .remove_peer(pb::RemovePeerRequest {
@@ -191,6 +214,19 @@ async fn a_removed_peer_is_no_longer_admitted() {
         b.records_of("a").await.is_empty()
     })
     .await;
+    let cut = tokio::time::timeout(WAIT, async {
+        loop {
+            match open_stream.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(
+        cut.is_ok(),
+        "the open export stream was not cut by the removal"
+    );
     expect_code(
         admin_b
             .remove_peer(pb::RemovePeerRequest {
@@ -241,6 +277,8 @@ async fn a_certificate_from_a_foreign_ca_is_refused() {
 async fn conflicting_peers_are_refused_naming_the_clash() {
     let a = TestCluster::start("a", 1).await;
     let same_id = TestCluster::start("x", 1).await;
+    a.wait_synced().await;
+    same_id.wait_synced().await;
     let mut admin_a = a.admin().await;
     let mut admin_x = same_id.admin().await;
     expect_code(
@@ -251,6 +289,7 @@ async fn conflicting_peers_are_refused_naming_the_clash() {
 
     // Same pod CIDR as a, different id.
     let overlap = TestCluster::start_with_ranges("y", 4, 1).await;
+    overlap.wait_synced().await;
     let mut admin_y = overlap.admin().await;
     expect_code(
         one_way(&mut admin_a, &mut admin_y).await,

@@ -116,6 +116,7 @@ async fn a_backend_turning_not_ready_reaches_a_peer_within_200ms() {
                 if let clustermesh_apiserver::store::Event::Put(kv) = event
                     && let Ok(Record::GlobalService(service)) =
                         layout::decode_record(&kv.key, &kv.value)
+                    && !service.backends.is_empty()
                     && service.backends.iter().all(|b| !b.ready)
                 {
                     return Instant::now();
@@ -168,6 +169,11 @@ async fn a_stopped_peer_is_unreachable_in_time_and_resynced_after_restart() {
         "b's records stay cached while it is unreachable"
     );
 
+    // While b restarts, a must not drop b's node even for a moment: b's first snapshot
+    // may come before b has exported everything again.
+    let from = a.store.list("~").await.expect("revision").revision;
+    let mut node_events = a.store.watch("b/nodes/", from).await.expect("watch");
+
     // b comes back with a fresh store (a new epoch) and without its global service.
     b.write_manifest(
         "cluster.yaml",
@@ -183,6 +189,14 @@ async fn a_stopped_peer_is_unreachable_in_time_and_resynced_after_restart() {
     })
     .await;
     assert_eq!(a.records_of("b").await, b.records_of("b").await);
+    while let Some(Some(Ok(response))) = futures::FutureExt::now_or_never(node_events.next()) {
+        for event in response.events {
+            assert!(
+                !matches!(event, clustermesh_apiserver::store::Event::Delete { .. }),
+                "a deleted a node of b during b's restart: {event:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -1,4 +1,21 @@
 //! The clustermesh node agent: one per node. It watches the local apiserver, plans the
 //! desired dataplane with a pure planner and applies it through executors (WireGuard,
-//! routes, nftables). The crate is reserved in the workspace; its code lands with the
-//! node-agent work.
+//! routes, nftables).
+//!
+//! This crate holds the agent's pure core, with no I/O at all:
+//! - [`view`]: the merged view of every cluster's records, built from `Mesh.Watch`
+//!   events with the snapshot protocol of `events.proto`;
+//! - [`plan`]: the desired dataplane computed from that view, and the diff against what
+//!   the executors observe, as a list of [`plan::Change`]s.
+
+pub mod plan;
+pub mod view;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use plan::{
+    BackendTarget, Change, DesiredState, LocalNode, ObservedState, PeerSpec, PlanConfig,
+    ServiceBackends, ServiceFrontend, desired::compute, diff::plan,
+};
+pub use view::{MergedView, ResumePoint, ServiceName, ViewError};

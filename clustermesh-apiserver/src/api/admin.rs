@@ -83,9 +83,16 @@ impl pb::admin_server::Admin for AdminApi {
             .and_then(|p| Cluster::try_from(p).map_err(|e| errors::invalid("peer", e)))?;
         let ca = utf8("peer_ca_pem", msg.peer_ca_pem)?;
         let cert = utf8("client_cert_pem", msg.client_cert_pem)?;
+        // Conflict checks need this cluster's pod CIDRs, which may come from its nodes.
+        if !self.ctx.export.borrow().synced {
+            return Err(Status::unavailable(
+                "this cluster's first export has not completed yet; retry shortly",
+            ));
+        }
         self.ctx
             .peers
             .install(peer, ca, cert)
+            .await
             .map_err(errors::peer)?;
         Ok(Response::new(pb::InstallPeerResponse {}))
     }

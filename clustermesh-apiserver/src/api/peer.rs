@@ -36,13 +36,14 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
         let identity = authorize(&request, &[Role::Peer])?;
         let peer = clustermesh_proto::ClusterName::new(identity.name.as_str())
             .map_err(|e| errors::invalid("peer certificate name", e))?;
-        // A certificate stays valid after `ctl disconnect`; admission does not.
-        if !self.ctx.peers.admits(&peer) {
+        // A certificate stays valid after `ctl disconnect`; admission does not, and its
+        // revocation ends streams already open.
+        let Some(admission) = self.ctx.peers.admission(&peer) else {
             return Err(Status::permission_denied(format!(
                 "cluster {peer} is not connected to {}",
                 self.ctx.cluster
             )));
-        }
+        };
         let msg = request.into_inner();
         let resume = Resume {
             revision: msg.resume_revision,
@@ -55,7 +56,7 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
             Scope::Exports(self.ctx.cluster.clone()),
             resume,
             Some(self.ctx.timings.peer_heartbeat),
-            self.ctx.shutdown.clone(),
+            admission,
         );
         let stream = events.filter_map(move |event| {
             let _held = &guard;

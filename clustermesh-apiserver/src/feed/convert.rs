@@ -28,17 +28,23 @@ pub(super) fn put(scope: &Scope, kv: &KeyValue) -> Option<WatchEvent> {
         .ok()
 }
 
-pub(super) fn event(scope: &Scope, event: &Event) -> Option<WatchEvent> {
+/// A store change that has no wire form and needs a fresh snapshot instead.
+pub(super) struct Resync;
+
+pub(super) fn event(scope: &Scope, event: &Event) -> Result<Option<WatchEvent>, Resync> {
     match event {
-        Event::Put(kv) => put(scope, kv),
-        // Only records have a delete on the wire. Synced markers and peer states go
-        // away only with a removed peer, whose records are deleted with them.
-        Event::Delete { key, revision } => match classify(key)? {
-            KeyClass::Record(key) => Some(WatchEvent::Delete {
+        Event::Put(kv) => Ok(put(scope, kv)),
+        Event::Delete { key, revision } => match classify(key) {
+            Some(KeyClass::Record(key)) => Ok(Some(WatchEvent::Delete {
                 key,
                 revision: *revision,
-            }),
-            _ => None,
+            })),
+            // Deleted markers and peer states have no delete on the wire; a bracketed
+            // snapshot makes the client drop them. Rare: a peer removed, restarted or
+            // expired from the cache.
+            Some(KeyClass::Synced(_)) => Err(Resync),
+            Some(KeyClass::PeerState(_)) if *scope == Scope::Mesh => Err(Resync),
+            _ => Ok(None),
         },
     }
 }

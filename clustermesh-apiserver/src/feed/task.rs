@@ -55,8 +55,18 @@ impl FeedTask {
     }
 
     async fn serve(&mut self) -> Result<(), StoreError> {
-        let mut next = self.first_step().await?;
         let mut delay = RETRY_MIN;
+        let mut next = loop {
+            match self.first_step().await {
+                Ok(next) => break next,
+                Err(e) if e.is_retryable() => {
+                    if self.pause(&mut delay).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
         loop {
             let after = match next {
                 Next::Snapshot => match self.snapshot().await {
@@ -157,8 +167,10 @@ impl FeedTask {
                     Some(Ok(response)) => {
                         *delay = RETRY_MIN;
                         for event in &response.events {
-                            if let Some(event) = convert::event(&self.scope, event) {
-                                self.send(event).await?;
+                            match convert::event(&self.scope, event) {
+                                Ok(Some(event)) => self.send(event).await?,
+                                Ok(None) => {}
+                                Err(convert::Resync) => return Ok(Next::Snapshot),
                             }
                         }
                         last = response.last_revision().unwrap_or(last);

@@ -262,3 +262,28 @@ async fn shutdown_ends_the_feed() {
         .expect("ends within 10 s");
     assert!(end.is_none(), "{end:?}");
 }
+
+#[tokio::test]
+async fn a_deleted_marker_or_peer_state_brings_a_fresh_snapshot() {
+    let (store, epoch) = setup().await;
+    let marker = SyncedMarker {
+        cluster: name("b"),
+        kind: RecordKind::Node,
+        revision: 1,
+    };
+    store
+        .put("b/synced/nodes", layout::encode_synced(&marker), None)
+        .await
+        .expect("put marker");
+    let mut feed = open(&store, &epoch, Scope::Mesh, Resume::default());
+    let first = until_snapshot_end(&mut feed).await;
+    assert!(first.contains(&WatchEvent::Synced(marker.clone())));
+
+    store.delete("b/synced/nodes").await.expect("delete marker");
+    let second = until_snapshot_end(&mut feed).await;
+    assert!(
+        matches!(second[0], WatchEvent::SnapshotBegin { .. }),
+        "{second:?}"
+    );
+    assert!(!second.contains(&WatchEvent::Synced(marker)), "{second:?}");
+}

@@ -55,7 +55,18 @@ pub(super) async fn open(
         resume_revision: resume.revision,
         resume_epoch: resume.epoch,
     };
-    Ok(client.watch(request).await?.into_inner())
+    // The stream's own liveness is the importer's heartbeat timer; this bounds only the
+    // wait for the peer to accept the call.
+    let accepted = tokio::time::timeout(timings.connect_timeout, client.watch(request))
+        .await
+        .map_err(|_| LinkError::Connect {
+            address,
+            reason: format!(
+                "no answer to the watch within {:?}",
+                timings.connect_timeout
+            ),
+        })??;
+    Ok(accepted.into_inner())
 }
 
 /// The next event, validated; `None` when the peer closed the stream.

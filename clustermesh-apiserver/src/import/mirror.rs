@@ -47,6 +47,9 @@ pub struct Mirror {
     synced: BTreeSet<RecordKind>,
     /// Keys seen since `SnapshotBegin`, and the markers to write at its end.
     snapshot: Option<(BTreeSet<String>, Vec<SyncedMarker>)>,
+    /// Stale keys of kinds the last snapshot had no synced marker for: the peer had not
+    /// finished its own export (it restarted), so they are deleted only once it has.
+    pending_gc: BTreeMap<RecordKind, BTreeSet<String>>,
     resume: Resume,
 }
 
@@ -72,6 +75,7 @@ impl Mirror {
             records,
             synced,
             snapshot: None,
+            pending_gc: BTreeMap::new(),
             resume: Resume::default(),
         }
     }
@@ -105,6 +109,8 @@ impl Mirror {
         match event {
             WatchEvent::SnapshotBegin { .. } => {
                 self.snapshot = Some((BTreeSet::new(), Vec::new()));
+                // The new snapshot decides afresh what is stale.
+                self.pending_gc.clear();
                 Ok(Vec::new())
             }
             WatchEvent::Upsert { record, revision } => self.upsert(record, revision),
@@ -112,6 +118,7 @@ impl Mirror {
                 self.check_cluster(key.cluster(), &key.to_string())?;
                 self.advance(revision);
                 let key = key.to_string();
+                self.unpend(&key);
                 Ok(match self.records.remove(&key) {
                     Some(_) => vec![WriteOp::Delete { key }],
                     None => Vec::new(),
@@ -126,7 +133,10 @@ impl Mirror {
                     }
                     None => {
                         self.synced.insert(marker.kind);
-                        Ok(vec![put_marker(&marker)])
+                        let stale = self.pending_gc.remove(&marker.kind).unwrap_or_default();
+                        let mut ops = self.delete_all(stale);
+                        ops.push(put_marker(&marker));
+                        Ok(ops)
                     }
                 }
             }
@@ -135,7 +145,11 @@ impl Mirror {
                 self.advance(revision);
                 Ok(Vec::new())
             }
-            WatchEvent::Heartbeat { .. } => Ok(Vec::new()),
+            // The feed's last delivered revision: a safe resume point.
+            WatchEvent::Heartbeat { revision, .. } => {
+                self.advance(revision);
+                Ok(Vec::new())
+            }
             WatchEvent::PeerState(_) => Err(MirrorError::Protocol {
                 peer: self.peer.clone(),
                 event: "a peer state",
@@ -161,6 +175,7 @@ impl Mirror {
             }
             None => self.advance(revision),
         }
+        self.unpend(&key);
         let value = layout::encode_record(&record);
         if self.records.get(&key) == Some(&value) {
             return Ok(Vec::new());
@@ -180,20 +195,17 @@ impl Mirror {
                 event: "SnapshotEnd",
             });
         };
-        let stale: Vec<String> = self
-            .records
-            .keys()
-            .filter(|key| !seen.contains(*key))
-            .cloned()
-            .collect();
-        let mut ops: Vec<WriteOp> = stale
-            .into_iter()
-            .map(|key| {
-                self.records.remove(&key);
-                WriteOp::Delete { key }
-            })
-            .collect();
         let now_synced: BTreeSet<RecordKind> = markers.iter().map(|m| m.kind).collect();
+        let mut stale_now = Vec::new();
+        for key in self.records.keys().filter(|key| !seen.contains(*key)) {
+            match kind_of(key) {
+                Some(kind) if !now_synced.contains(&kind) => {
+                    self.pending_gc.entry(kind).or_default().insert(key.clone());
+                }
+                _ => stale_now.push(key.clone()),
+            }
+        }
+        let mut ops = self.delete_all(stale_now);
         // A marker the peer no longer has (it restarted and has not finished its own
         // export) must not keep saying our copy is complete.
         for kind in self.synced.difference(&now_synced) {
@@ -205,6 +217,21 @@ impl Mirror {
         self.synced = now_synced;
         self.resume = Resume { revision, epoch };
         Ok(ops)
+    }
+
+    fn delete_all(&mut self, keys: impl IntoIterator<Item = String>) -> Vec<WriteOp> {
+        keys.into_iter()
+            .filter(|key| self.records.remove(key).is_some())
+            .map(|key| WriteOp::Delete { key })
+            .collect()
+    }
+
+    fn unpend(&mut self, key: &str) {
+        if let Some(kind) = kind_of(key)
+            && let Some(keys) = self.pending_gc.get_mut(&kind)
+        {
+            keys.remove(key);
+        }
     }
 
     fn advance(&mut self, revision: i64) {
@@ -222,6 +249,13 @@ impl Mirror {
                 key: key.to_owned(),
             }),
         }
+    }
+}
+
+fn kind_of(key: &str) -> Option<RecordKind> {
+    match layout::classify(key) {
+        Ok(KeyClass::Record(key)) => Some(key.kind()),
+        _ => None,
     }
 }
 

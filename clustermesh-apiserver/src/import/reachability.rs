@@ -52,7 +52,8 @@ impl Reachability {
     /// When [`Reachability::due`] next has something to say.
     pub fn next_wake(&self) -> Option<Instant> {
         match (self.reachable, self.unreachable_since, self.cache_ttl) {
-            (Some(false), Some(since), Some(ttl)) if !self.purged => Some(since + ttl),
+            // A TTL too large for the clock means never.
+            (Some(false), Some(since), Some(ttl)) if !self.purged => since.checked_add(ttl),
             (Some(false), _, _) => None,
             _ => Some(self.deadline),
         }
@@ -62,7 +63,9 @@ impl Reachability {
     pub fn due(&mut self, now: Instant) -> Option<Due> {
         match self.reachable {
             Some(false) => match (self.unreachable_since, self.cache_ttl) {
-                (Some(since), Some(ttl)) if !self.purged && now >= since + ttl => {
+                (Some(since), Some(ttl))
+                    if !self.purged && since.checked_add(ttl).is_some_and(|at| now >= at) =>
+                {
                     self.purged = true;
                     Some(Due::Purge)
                 }

@@ -59,6 +59,8 @@ pub struct PeerRegistry {
     timings: ImportTimings,
     shutdown: CancellationToken,
     peers: Mutex<BTreeMap<ClusterName, Running>>,
+    /// Cancelled when a peer is removed, which ends its open export streams at once.
+    admitted: Mutex<BTreeMap<ClusterName, CancellationToken>>,
 }
 
 impl PeerRegistry {
@@ -80,6 +82,7 @@ impl PeerRegistry {
             timings,
             shutdown,
             peers: Mutex::new(BTreeMap::new()),
+            admitted: Mutex::new(BTreeMap::new()),
         });
         let (peers, errors) = registry.files.load_all();
         for error in errors {
@@ -118,7 +121,7 @@ impl PeerRegistry {
     }
 
     /// Step 4: start importing `peer` with the certificate it signed for us.
-    pub fn install(
+    pub async fn install(
         &self,
         peer: Cluster,
         ca_pem: String,
@@ -159,6 +162,13 @@ impl PeerRegistry {
             key_pem,
         };
         self.files.save(&config)?;
+        // The old import must be gone before the new one loads its mirror: a write of
+        // the old one landing later would leave the two disagreeing.
+        let old = self.lock().remove(&config.cluster.name);
+        if let Some(old) = old {
+            old.stop.cancel();
+            let _ = old.task.await;
+        }
         self.spawn(config);
         Ok(())
     }
@@ -169,6 +179,9 @@ impl PeerRegistry {
         let peer = self.peer_name(peer)?;
         let running = self.lock().remove(&peer);
         let signed = self.files.is_signed(&peer);
+        if let Some(admission) = lock_map(&self.admitted).remove(&peer) {
+            admission.cancel();
+        }
         if running.is_none() && !signed {
             return Err(PeerError::NotFound(peer));
         }
@@ -196,9 +209,17 @@ impl PeerRegistry {
             .collect()
     }
 
-    /// Whether `peer` holds a certificate we signed and have not revoked.
-    pub fn admits(&self, peer: &ClusterName) -> bool {
-        self.files.is_signed(peer)
+    /// A token that lives while `peer` holds a certificate we signed and have not
+    /// revoked, for its export streams to end with; `None` if it is not admitted.
+    pub fn admission(&self, peer: &ClusterName) -> Option<CancellationToken> {
+        if !self.files.is_signed(peer) {
+            return None;
+        }
+        let mut admitted = lock_map(&self.admitted);
+        let token = admitted
+            .entry(peer.clone())
+            .or_insert_with(|| self.shutdown.child_token());
+        Some(token.clone())
     }
 
     fn spawn(&self, config: PeerConfig) {
@@ -237,10 +258,14 @@ impl PeerRegistry {
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<ClusterName, Running>> {
-        // A panic while holding the lock cannot leave the map half-updated: every
+        // A panic while holding a lock cannot leave its map half-updated: every
         // critical section is a single insert, remove or read.
-        self.peers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_map(&self.peers)
     }
+}
+
+fn lock_map<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -23,7 +23,7 @@ use crate::store::{Store, StoreError, WriteOp};
 
 /// Events applied per store write at most, beyond the backend's own batch limit; keeps
 /// one busy peer from holding a write for long.
-const MAX_EVENTS_PER_WRITE: usize = 512;
+const MAX_EVENTS_PER_WRITE: u64 = 512;
 
 #[derive(Debug, thiserror::Error)]
 enum StreamEnd {
@@ -38,6 +38,8 @@ enum StreamEnd {
     /// A write may or may not have been applied: the local copy is relisted.
     #[error("writing to the local store failed: {0}")]
     Store(#[from] StoreError),
+    #[error("no heartbeat from the peer within the peer timeout")]
+    Silent,
     /// The cached copy expired; the next stream starts with a snapshot.
     #[error("peer unreachable past its cache TTL; its records were dropped")]
     Purged,
@@ -60,7 +62,7 @@ impl ImportTask {
         let mut backoff = self.timings.backoff_min;
         let mut mirror: Option<Mirror> = None;
         loop {
-            let current = match mirror.take() {
+            let mut current = match mirror.take() {
                 Some(m) => m,
                 None => match self.load().await {
                     Ok(m) => m,
@@ -74,19 +76,32 @@ impl ImportTask {
                     }
                 },
             };
-            let mut current = current;
-            let opened = tokio::select! {
-                () = shutdown.cancelled() => return,
-                opened = link::open(&self.peer, &self.timings, current.resume()) => opened,
+            let opened = {
+                // Dialling can take the connect timeout and more; the peer must still be
+                // marked unreachable on time meanwhile.
+                let open = link::open(&self.peer, &self.timings, current.resume());
+                tokio::pin!(open);
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        opened = &mut open => break Some(opened),
+                        () = wake(&reach) => {
+                            if self.on_timer(&mut reach).await == Some(Due::Purge) {
+                                break None;
+                            }
+                        }
+                    }
+                }
             };
+            // The cache was purged while dialling: reload the mirror before streaming.
+            let Some(opened) = opened else { continue };
             let end = match opened {
                 Ok(stream) => {
-                    backoff = self.timings.backoff_min;
                     self.status.send_modify(|s| {
                         s.connected = true;
                         s.last_error = None;
                     });
-                    self.mirror(stream, &mut current, &mut reach, &shutdown)
+                    self.mirror(stream, &mut current, &mut reach, &mut backoff, &shutdown)
                         .await
                 }
                 Err(e) => Err(StreamEnd::Link(e)),
@@ -131,36 +146,52 @@ impl ImportTask {
         mut stream: PeerStream,
         mirror: &mut Mirror,
         reach: &mut Reachability,
+        backoff: &mut Duration,
         shutdown: &CancellationToken,
     ) -> Result<(), StreamEnd> {
         loop {
-            let event = tokio::select! {
+            let first = tokio::select! {
+                biased;
                 () = shutdown.cancelled() => return Err(StreamEnd::Shutdown),
+                event = link::next(&mut stream) => event,
                 () = wake(reach) => {
-                    if self.on_timer(reach).await == Some(Due::Purge) {
-                        return Err(StreamEnd::Purged);
+                    match self.on_timer(reach).await {
+                        Some(Due::Purge) => return Err(StreamEnd::Purged),
+                        // A stream that carries nothing, not even heartbeats, is dead
+                        // even if TCP has not noticed: dial again.
+                        Some(Due::MarkUnreachable) => return Err(StreamEnd::Silent),
+                        None => continue,
                     }
-                    continue;
                 }
-                event = link::next(&mut stream) => event?.ok_or(StreamEnd::Closed)?,
             };
             let mut ops = Vec::new();
             let mut applied = 0u64;
-            self.take(event, mirror, reach, &mut ops)?;
-            applied += 1;
+            let mut next = Some(first);
+            let mut ended = Ok(());
             // Whatever else has already arrived goes into the same write.
-            while applied < MAX_EVENTS_PER_WRITE as u64 {
-                match link::next(&mut stream).now_or_never() {
-                    Some(event) => {
-                        self.take(event?.ok_or(StreamEnd::Closed)?, mirror, reach, &mut ops)?;
-                        applied += 1;
-                    }
-                    None => break,
+            while let Some(event) = next.take() {
+                let taken = event
+                    .map_err(StreamEnd::from)
+                    .and_then(|e| e.ok_or(StreamEnd::Closed))
+                    .and_then(|e| self.take(e, mirror, reach, &mut ops));
+                if let Err(e) = taken {
+                    ended = Err(e);
+                    break;
+                }
+                applied += 1;
+                if applied < MAX_EVENTS_PER_WRITE {
+                    next = link::next(&mut stream).now_or_never();
                 }
             }
-            self.write(ops).await?;
+            // What the mirror already accepted is written even when the stream then
+            // failed: the mirror and the store must not disagree.
+            self.write(coalesce(ops)).await?;
             self.status.send_modify(|s| s.events += applied);
             self.publish_counts(mirror);
+            if applied > 0 {
+                *backoff = self.timings.backoff_min;
+            }
+            ended?;
         }
     }
 
@@ -171,17 +202,17 @@ impl ImportTask {
         reach: &mut Reachability,
         ops: &mut Vec<WriteOp>,
     ) -> Result<(), StreamEnd> {
-        if let WatchEvent::Heartbeat { unix_ms, .. } = event {
+        // Any message proves the peer alive: a long snapshot carries no heartbeats.
+        if reach.beat(Instant::now()) {
+            ops.push(self.peer_state(true));
+        }
+        if let WatchEvent::Heartbeat { unix_ms, .. } = &event {
             let now = now_ms();
-            let lag = u64::try_from(now.saturating_sub(unix_ms)).unwrap_or(0);
+            let lag = u64::try_from(now.saturating_sub(*unix_ms)).unwrap_or(0);
             self.status.send_modify(|s| {
                 s.last_heartbeat_unix_ms = Some(now);
                 s.lag_ms = Some(lag);
             });
-            if reach.beat(Instant::now()) {
-                ops.push(self.peer_state(true));
-            }
-            return Ok(());
         }
         ops.extend(mirror.apply(event)?);
         Ok(())
@@ -286,6 +317,23 @@ impl ImportTask {
     }
 }
 
+/// The last write to each key, in the order of those last writes: a batch may touch a
+/// key only once, and two events for one key often arrive together.
+fn coalesce(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+    let key = |op: &WriteOp| match op {
+        WriteOp::Put { key, .. } | WriteOp::Delete { key } => key.clone(),
+    };
+    let mut last = std::collections::HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        last.insert(key(op), i);
+    }
+    ops.into_iter()
+        .enumerate()
+        .filter(|(i, op)| last.get(&key(op)) == Some(i))
+        .map(|(_, op)| op)
+        .collect()
+}
+
 async fn wake(reach: &Reachability) {
     match reach.next_wake() {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -297,4 +345,36 @@ async fn wake(reach: &Reachability) {
 fn jitter(delay: Duration) -> Duration {
     use rand::Rng;
     delay.mul_f64(rand::rng().random_range(0.8..=1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(key: &str, value: &'static str) -> WriteOp {
+        WriteOp::Put {
+            key: key.into(),
+            value: bytes::Bytes::from_static(value.as_bytes()),
+            lease: None,
+        }
+    }
+
+    #[test]
+    fn coalesce_keeps_the_last_write_per_key_in_order() {
+        let ops = vec![
+            put("a", "1"),
+            put("b", "1"),
+            WriteOp::Delete { key: "a".into() },
+            put("b", "2"),
+            put("c", "1"),
+        ];
+        assert_eq!(
+            coalesce(ops),
+            [
+                WriteOp::Delete { key: "a".into() },
+                put("b", "2"),
+                put("c", "1")
+            ]
+        );
+    }
 }

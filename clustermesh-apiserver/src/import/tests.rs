@@ -117,13 +117,17 @@ fn a_resnapshot_removes_only_what_it_no_longer_holds_and_skips_unchanged() {
             WatchEvent::SnapshotBegin { revision: 20 },
             upsert(node("b", "n1", "192.0.2.1")),
             upsert(node("b", "n3", "192.0.2.3")),
+            marker("b", RecordKind::Node),
             WatchEvent::SnapshotEnd {
                 revision: 20,
                 epoch: "e2".into(),
             },
         ],
     );
-    assert_eq!(ops, ["put b/nodes/n3", "delete b/nodes/n2"]);
+    assert_eq!(
+        ops,
+        ["put b/nodes/n3", "delete b/nodes/n2", "put b/synced/nodes"]
+    );
 }
 
 #[test]
@@ -211,4 +215,85 @@ fn snapshot_end_without_begin_is_a_protocol_error() {
         })
         .expect_err("no snapshot");
     assert!(matches!(err, MirrorError::Protocol { .. }), "{err}");
+}
+
+#[test]
+fn stale_records_wait_for_the_peers_marker_of_their_kind() {
+    // b had n1 and n2; it restarts and its first snapshot has only n1 and no marker yet.
+    let mut m = mirror();
+    apply_all(
+        &mut m,
+        vec![
+            WatchEvent::SnapshotBegin { revision: 1 },
+            upsert(node("b", "n1", "192.0.2.1")),
+            upsert(node("b", "n2", "192.0.2.2")),
+            marker("b", RecordKind::Node),
+            WatchEvent::SnapshotEnd {
+                revision: 1,
+                epoch: "old".into(),
+            },
+        ],
+    );
+    let ops = apply_all(
+        &mut m,
+        vec![
+            WatchEvent::SnapshotBegin { revision: 3 },
+            upsert(node("b", "n1", "192.0.2.1")),
+            WatchEvent::SnapshotEnd {
+                revision: 3,
+                epoch: "new".into(),
+            },
+        ],
+    );
+    assert_eq!(
+        ops,
+        ["delete b/synced/nodes"],
+        "n2 stays until b says its node export is complete"
+    );
+    let ops = apply_all(&mut m, vec![marker("b", RecordKind::Node)]);
+    assert_eq!(ops, ["delete b/nodes/n2", "put b/synced/nodes"]);
+}
+
+#[test]
+fn a_pending_record_sent_again_is_kept() {
+    let mut m = mirror();
+    apply_all(
+        &mut m,
+        vec![
+            WatchEvent::SnapshotBegin { revision: 1 },
+            upsert(node("b", "n2", "192.0.2.2")),
+            WatchEvent::SnapshotEnd {
+                revision: 1,
+                epoch: "e".into(),
+            },
+            WatchEvent::SnapshotBegin { revision: 2 },
+            WatchEvent::SnapshotEnd {
+                revision: 2,
+                epoch: "e".into(),
+            },
+        ],
+    );
+    let ops = apply_all(
+        &mut m,
+        vec![
+            upsert(node("b", "n2", "192.0.2.2")),
+            marker("b", RecordKind::Node),
+        ],
+    );
+    assert_eq!(
+        ops,
+        ["put b/synced/nodes"],
+        "n2 came back before the marker"
+    );
+}
+
+#[test]
+fn heartbeats_move_the_resume_point() {
+    let mut m = mirror();
+    m.apply(WatchEvent::Heartbeat {
+        unix_ms: 1,
+        revision: 42,
+    })
+    .expect("heartbeat");
+    assert_eq!(m.resume().revision, 42);
 }

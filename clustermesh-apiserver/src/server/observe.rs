@@ -24,6 +24,8 @@ pub(super) struct Observer {
     pub health: HealthReporter,
     pub own: watch::Sender<Cluster>,
     pub cluster: ClusterName,
+    /// Per peer, the heartbeat whose lag was last observed: each is observed once.
+    pub lag_seen: std::collections::HashMap<ClusterName, i64>,
 }
 
 impl Observer {
@@ -74,7 +76,7 @@ impl Observer {
         status.writes.max(writes_seen)
     }
 
-    fn on_peers(&self) {
+    fn on_peers(&mut self) {
         for (peer, status) in self.peers.statuses() {
             let name = peer.name.as_str();
             self.metrics.set_peer_connected(name, status.connected);
@@ -85,7 +87,9 @@ impl Observer {
             if let Some(ms) = status.last_heartbeat_unix_ms {
                 self.metrics.set_peer_last_heartbeat(name, ms);
             }
-            if let Some(lag) = status.lag_ms {
+            if let (Some(lag), Some(beat)) = (status.lag_ms, status.last_heartbeat_unix_ms)
+                && self.lag_seen.insert(peer.name.clone(), beat) != Some(beat)
+            {
                 self.metrics
                     .observe_import_lag(name, Duration::from_millis(lag));
             }

@@ -1,0 +1,92 @@
+//! What the planner (and status reporting) reads from the view. Every iterator is in
+//! key order, so equal views give equal plans.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clustermesh_proto::{
+    Cluster, ClusterName, Endpoint, GlobalService, Identity, Node, PeerState, RecordKind,
+    SyncedKey, SyncedMarker,
+};
+
+use super::{MergedView, ServiceName};
+
+impl MergedView {
+    pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.records.clusters.values()
+    }
+
+    pub fn cluster(&self, name: &ClusterName) -> Option<&Cluster> {
+        self.records.clusters.get(name)
+    }
+
+    /// Every cluster that has at least one node, with its nodes by name.
+    pub fn nodes_by_cluster(
+        &self,
+    ) -> impl Iterator<Item = (&ClusterName, impl Iterator<Item = &Node>)> {
+        self.records
+            .nodes
+            .iter()
+            .map(|(cluster, nodes)| (cluster, nodes.values()))
+    }
+
+    /// The nodes of one cluster, by name.
+    pub fn nodes(&self, cluster: &ClusterName) -> impl Iterator<Item = &Node> {
+        self.records
+            .nodes
+            .get(cluster)
+            .into_iter()
+            .flat_map(BTreeMap::values)
+    }
+
+    pub fn node(&self, cluster: &ClusterName, name: &str) -> Option<&Node> {
+        self.records.nodes.get(cluster)?.get(name)
+    }
+
+    /// Every global service, with its record in each cluster that exports it.
+    pub fn services(
+        &self,
+    ) -> impl Iterator<Item = (&ServiceName, &BTreeMap<ClusterName, GlobalService>)> {
+        self.records.services.iter()
+    }
+
+    /// One global service (`namespace/name`) across clusters, by cluster.
+    pub fn service(&self, name: &ServiceName) -> Option<&BTreeMap<ClusterName, GlobalService>> {
+        self.records.services.get(name)
+    }
+
+    pub fn identities(&self) -> impl Iterator<Item = &Identity> {
+        self.records.identities.values()
+    }
+
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.records.endpoints.values()
+    }
+
+    pub fn peer_states(&self) -> impl Iterator<Item = &PeerState> {
+        self.peers.values()
+    }
+
+    pub fn peer_state(&self, cluster: &ClusterName) -> Option<&PeerState> {
+        self.peers.get(cluster)
+    }
+
+    /// Only an explicit `reachable: false` makes a peer unreachable: without a state
+    /// (our own cluster, or a peer the apiserver has not judged yet) it is presumed
+    /// reachable, so a missing state never withdraws backends.
+    pub fn is_reachable(&self, cluster: &ClusterName) -> bool {
+        self.peers.get(cluster).is_none_or(|state| state.reachable)
+    }
+
+    /// The kinds whose synced marker the view holds for `cluster`.
+    pub fn synced_kinds(&self, cluster: &ClusterName) -> BTreeSet<RecordKind> {
+        self.synced
+            .keys()
+            .filter(|key| &key.cluster == cluster)
+            .map(|key| key.kind)
+            .collect()
+    }
+
+    pub fn synced_marker(&self, cluster: &ClusterName, kind: RecordKind) -> Option<&SyncedMarker> {
+        self.synced.get(&SyncedKey::new(cluster.clone(), kind))
+    }
+}

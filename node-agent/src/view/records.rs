@@ -1,0 +1,128 @@
+//! The records of the merged view, indexed the way the planner reads them.
+
+use std::{borrow::Borrow, collections::BTreeMap, fmt};
+
+use clustermesh_proto::{
+    Cluster, ClusterName, DnsLabel, DnsSubdomain, Endpoint, GlobalService, Identity, Keyed, Node,
+    Record, RecordKind, StoreKey,
+};
+
+/// `namespace/name` of a global service: the same service in every cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServiceName {
+    pub namespace: DnsLabel,
+    pub name: DnsLabel,
+}
+
+impl ServiceName {
+    pub fn of(service: &GlobalService) -> Self {
+        Self {
+            namespace: service.namespace.clone(),
+            name: service.name.clone(),
+        }
+    }
+
+    /// From a store key's `namespace/name`; `None` if it is not one.
+    pub fn parse(key_name: &str) -> Option<Self> {
+        let (namespace, name) = key_name.split_once('/')?;
+        Some(Self {
+            namespace: DnsLabel::new(namespace).ok()?,
+            name: DnsLabel::new(name).ok()?,
+        })
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Every record kind in its own map. Nodes and services are nested so the planner's
+/// questions ("the nodes of cluster X", "service S in every cluster") are lookups.
+/// Inner maps are never left empty, so iterating them never finds a ghost entry.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Records {
+    pub(super) clusters: BTreeMap<ClusterName, Cluster>,
+    pub(super) nodes: BTreeMap<ClusterName, BTreeMap<DnsSubdomain, Node>>,
+    pub(super) identities: BTreeMap<StoreKey, Identity>,
+    pub(super) endpoints: BTreeMap<StoreKey, Endpoint>,
+    pub(super) services: BTreeMap<ServiceName, BTreeMap<ClusterName, GlobalService>>,
+}
+
+impl Records {
+    /// Stores `record`; returns its key and whether anything changed.
+    pub(super) fn upsert(&mut self, record: Record) -> (StoreKey, bool) {
+        let key = record.store_key();
+        let changed = match record {
+            Record::Cluster(c) => replace(&mut self.clusters, c.name.clone(), c),
+            Record::Node(n) => {
+                let inner = self.nodes.entry(n.cluster.clone()).or_default();
+                replace(inner, n.name.clone(), n)
+            }
+            Record::Identity(i) => replace(&mut self.identities, key.clone(), i),
+            Record::Endpoint(e) => replace(&mut self.endpoints, key.clone(), e),
+            Record::GlobalService(s) => {
+                let inner = self.services.entry(ServiceName::of(&s)).or_default();
+                replace(inner, s.cluster.clone(), s)
+            }
+        };
+        (key, changed)
+    }
+
+    /// Removes the record at `key`; returns whether there was one.
+    pub(super) fn remove(&mut self, key: &StoreKey) -> bool {
+        match key.kind() {
+            RecordKind::Cluster => self.clusters.remove(key.name()).is_some(),
+            RecordKind::Node => remove_nested(&mut self.nodes, key.cluster(), key.name()),
+            RecordKind::Identity => self.identities.remove(key).is_some(),
+            RecordKind::Endpoint => self.endpoints.remove(key).is_some(),
+            RecordKind::GlobalService => ServiceName::parse(key.name())
+                .is_some_and(|name| remove_nested(&mut self.services, &name, key.cluster())),
+        }
+    }
+
+    /// The key of every record held.
+    pub(super) fn keys(&self) -> Vec<StoreKey> {
+        let nodes = self.nodes.values().flat_map(BTreeMap::values);
+        let services = self.services.values().flat_map(BTreeMap::values);
+        self.clusters
+            .values()
+            .map(Keyed::store_key)
+            .chain(nodes.map(Keyed::store_key))
+            .chain(self.identities.keys().cloned())
+            .chain(self.endpoints.keys().cloned())
+            .chain(services.map(Keyed::store_key))
+            .collect()
+    }
+}
+
+/// Inserts unless an equal value is already there, so a re-sent record is no change.
+fn replace<K: Ord, V: PartialEq>(map: &mut BTreeMap<K, V>, key: K, value: V) -> bool {
+    if map.get(&key) == Some(&value) {
+        return false;
+    }
+    map.insert(key, value);
+    true
+}
+
+fn remove_nested<K1, K2, V, Q1, Q2>(
+    map: &mut BTreeMap<K1, BTreeMap<K2, V>>,
+    outer: &Q1,
+    inner: &Q2,
+) -> bool
+where
+    K1: Ord + Borrow<Q1>,
+    K2: Ord + Borrow<Q2>,
+    Q1: Ord + ?Sized,
+    Q2: Ord + ?Sized,
+{
+    let Some(entries) = map.get_mut(outer) else {
+        return false;
+    };
+    let removed = entries.remove(inner).is_some();
+    if entries.is_empty() {
+        map.remove(outer);
+    }
+    removed
+}
