@@ -8,8 +8,12 @@
 //! - [`plan`]: the desired dataplane computed from that view, and the diff against what
 //!   the executors observe, as a list of [`plan::Change`]s.
 
+pub mod exec;
+pub mod nft;
 pub mod plan;
+pub mod routes;
 pub mod view;
+pub mod wireguard;
 
 #[cfg(test)]
 mod fixtures;

@@ -1,0 +1,61 @@
+//! The executors: what turns planned [`Change`]s into kernel and device state, each
+//! behind a small trait so the agent loop can be tested with a recording fake.
+//!
+//! Every executor also reads back what is programmed (`observe`), which is what the
+//! planner diffs against: the agent reconciles by diff after a restart and never
+//! flushes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use clustermesh_proto::{Cidr, WireGuardKey};
+
+use crate::plan::{PeerSpec, ServiceBackends, ServiceFrontend};
+
+/// An executor's failure, with what it was doing.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {reason}")]
+pub struct ExecError {
+    pub what: String,
+    pub reason: String,
+}
+
+impl ExecError {
+    pub fn new(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// WireGuard peers of the mesh interface.
+#[async_trait]
+pub trait Tunnels: Send + Sync {
+    async fn observe(&self) -> Result<BTreeMap<WireGuardKey, PeerSpec>, ExecError>;
+    async fn set_peer(&self, key: &WireGuardKey, peer: &PeerSpec) -> Result<(), ExecError>;
+    async fn remove_peer(&self, key: &WireGuardKey) -> Result<(), ExecError>;
+}
+
+/// Routes to remote pod CIDRs via the mesh interface; only routes the agent owns.
+#[async_trait]
+pub trait Routes: Send + Sync {
+    async fn observe(&self) -> Result<BTreeSet<Cidr>, ExecError>;
+    async fn add(&self, cidr: &Cidr) -> Result<(), ExecError>;
+    async fn remove(&self, cidr: &Cidr) -> Result<(), ExecError>;
+}
+
+/// Global-service load balancing. `apply` takes every change of one plan and makes
+/// them one atomic update, so no service is ever without its rule.
+#[async_trait]
+pub trait Services: Send + Sync {
+    async fn observe(&self) -> Result<BTreeMap<ServiceFrontend, ServiceBackends>, ExecError>;
+    async fn apply(&self, update: &ServiceUpdate) -> Result<(), ExecError>;
+}
+
+/// The service part of one plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceUpdate {
+    pub set: BTreeMap<ServiceFrontend, ServiceBackends>,
+    pub remove: BTreeSet<ServiceFrontend>,
+}
