@@ -17,6 +17,8 @@ pub mod wireguard;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+pub(crate) mod netns_testing;
 
 pub use plan::{
     BackendTarget, Change, DesiredState, LocalNode, ObservedState, PeerSpec, PlanConfig,

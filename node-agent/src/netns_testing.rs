@@ -1,0 +1,125 @@
+//! Tests that need a network namespace of their own, as root, without `unsafe`: the test
+//! re-runs its own binary under `ip netns exec`, filtered to itself, and the copy inside
+//! the namespace runs the body. Namespaces get unique names and are removed on drop
+//! (kept with `CLUSTERMESH_KEEP=1`, for debugging). Nothing here touches the host's own
+//! interfaces, routes or firewall.
+
+use std::{
+    process::{Command, Output},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+/// Set in the copy that runs inside the namespace, to the test's name.
+const CHILD_ENV: &str = "CLUSTERMESH_NETNS_CHILD";
+
+/// A network namespace this test created.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// A new namespace named `cmt-<tag>-<pid>-<n>`, with loopback up. Fails loudly when
+    /// not root: these tests never skip silently.
+    pub fn new(tag: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("cmt-{tag}-{}-{n}", std::process::id());
+        assert!(name.len() <= 64, "namespace name too long: {name}");
+        run(&["ip", "netns", "add", &name]);
+        let ns = Self { name };
+        ns.exec(&["ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs `args` inside the namespace and asserts it succeeded.
+    pub fn exec(&self, args: &[&str]) -> Output {
+        let mut full = vec!["ip", "netns", "exec", self.name.as_str()];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if std::env::var_os("CLUSTERMESH_KEEP").is_some() {
+            eprintln!("CLUSTERMESH_KEEP: keeping network namespace {}", self.name);
+            return;
+        }
+        // Best effort while unwinding; a leftover namespace is named after this run.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Runs `body` inside a fresh namespace prepared by `setup`. `test` is the test's full
+/// path as the harness names it (e.g. `routes::tests::adds_and_removes`).
+pub fn in_netns(test: &str, setup: impl FnOnce(&Netns), body: impl FnOnce()) {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(test) {
+        body();
+        return;
+    }
+    assert!(
+        is_root(),
+        "{test} needs root to create network namespaces; run the tests as root"
+    );
+    let ns = Netns::new("na");
+    setup(&ns);
+    let exe = std::env::current_exe().expect("own test binary");
+    let output = Command::new("ip")
+        .args(["netns", "exec", &ns.name])
+        .arg(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, test)
+        .output()
+        .expect("runs the test inside the namespace");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{test} failed inside {}:\n{stdout}\n{stderr}",
+        ns.name
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn run(args: &[&str]) -> Output {
+    let output = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: cannot run: {e}"));
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_runs_inside_its_own_namespace() {
+        in_netns(
+            "netns_testing::tests::the_body_runs_inside_its_own_namespace",
+            |ns| {
+                ns.exec(&[
+                    "ip", "link", "add", "cmt-v0", "type", "veth", "peer", "name", "cmt-v1",
+                ]);
+            },
+            || {
+                // Only the namespace has the veth pair; the host never sees it.
+                let links = run(&["ip", "-o", "link", "show"]);
+                assert!(String::from_utf8_lossy(&links.stdout).contains("cmt-v0"));
+            },
+        );
+    }
+}
