@@ -5,8 +5,14 @@ CARGO ?= cargo
 
 # Debian packages the build and the tests need:
 #  - etcd-server: the etcd store backend is tested against a real etcd process;
-#  - protobuf-compiler, libprotobuf-dev: etcd-client's build script runs protoc.
-DEBIAN_PACKAGES := etcd-server protobuf-compiler libprotobuf-dev
+#  - protobuf-compiler, libprotobuf-dev: etcd-client's build script runs protoc;
+#  - nftables: the node agent's load balancer is tested against real nftables;
+#  - wireguard-go, wireguard-tools: the userspace WireGuard device (this kernel has no
+#    WireGuard module) and `wg`, to check tunnels from the outside;
+#  - iproute2: `ip netns`, for the tests that build hosts out of network namespaces;
+#  - iperf3: tunnel throughput in `make bench`.
+DEBIAN_PACKAGES := etcd-server protobuf-compiler libprotobuf-dev nftables wireguard-go \
+	wireguard-tools iproute2 iperf3
 
 .PHONY: all deps test lint fmt demo bench
 
