@@ -11,6 +11,7 @@
 pub mod exec;
 pub mod nft;
 pub mod plan;
+pub mod reconcile;
 pub mod routes;
 pub mod view;
 pub mod wireguard;

@@ -1,0 +1,77 @@
+//! One reconciliation: read back what the executors have programmed, plan against the
+//! desired state, apply the plan in its order. Restart safety comes from here: the
+//! agent never flushes, it diffs against what it finds.
+
+use std::sync::Arc;
+
+use crate::exec::{ExecError, Routes, ServiceUpdate, Services, Tunnels};
+use crate::plan::{Change, LocalNode, ObservedState, PlanConfig, desired, diff};
+use crate::view::MergedView;
+
+/// The three executors of a node.
+#[derive(Clone)]
+pub struct Dataplane {
+    pub tunnels: Arc<dyn Tunnels>,
+    pub routes: Arc<dyn Routes>,
+    pub services: Arc<dyn Services>,
+}
+
+impl Dataplane {
+    pub async fn observe(&self) -> Result<ObservedState, ExecError> {
+        Ok(ObservedState {
+            peers: self.tunnels.observe().await?,
+            routes: self.routes.observe().await?,
+            services: self.services.observe().await?,
+        })
+    }
+
+    /// Applies `changes` in order. Service changes, which the planner puts last, go to
+    /// the load balancer as one atomic update.
+    pub async fn apply(&self, changes: &[Change]) -> Result<(), ExecError> {
+        let mut services = ServiceUpdate::default();
+        for change in changes {
+            match change {
+                Change::AddPeer(key, peer) | Change::UpdatePeer(key, peer) => {
+                    self.tunnels.set_peer(key, peer).await?;
+                }
+                Change::RemovePeer(key) => self.tunnels.remove_peer(key).await?,
+                Change::AddRoute(cidr) => self.routes.add(cidr).await?,
+                Change::RemoveRoute(cidr) => self.routes.remove(cidr).await?,
+                Change::SetService(frontend, backends) => {
+                    services.set.insert(*frontend, backends.clone());
+                }
+                Change::RemoveService(frontend) => {
+                    services.remove.insert(*frontend);
+                }
+            }
+        }
+        if services != ServiceUpdate::default() {
+            self.services.apply(&services).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Brings the dataplane to what `view` asks for and returns what it changed. Nothing is
+/// planned until the view holds a complete snapshot: planning from an empty view would
+/// tear down every tunnel and service.
+pub async fn reconcile(
+    view: &MergedView,
+    me: &LocalNode,
+    config: &PlanConfig,
+    dataplane: &Dataplane,
+) -> Result<Vec<Change>, ExecError> {
+    if !view.is_initialized() {
+        return Ok(Vec::new());
+    }
+    let desired = desired::compute(view, me, config);
+    let observed = dataplane.observe().await?;
+    let changes = diff::plan(&desired, &observed);
+    dataplane.apply(&changes).await?;
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
