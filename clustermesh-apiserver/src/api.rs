@@ -10,7 +10,7 @@ mod status;
 
 use std::{sync::Arc, time::Duration};
 
-use clustermesh_proto::{Cluster, ClusterName};
+use clustermesh_proto::{Cluster, ClusterName, Record, RecordKind, kind_prefix};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +23,24 @@ use crate::store::Store;
 pub use admin::AdminApi;
 pub use mesh::MeshApi;
 pub use peer::PeerExportApi;
+
+/// A feed as a gRPC response stream: events `convert` has no wire form for are left
+/// out, store errors become statuses, and `guard` (the watch-client metric) lives as
+/// long as the stream.
+pub(crate) fn response_stream<T: Send + 'static>(
+    events: crate::feed::Feed,
+    guard: crate::observability::WatchClientGuard,
+    convert: fn(clustermesh_proto::WatchEvent) -> Option<T>,
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send>> {
+    use futures::StreamExt;
+    Box::pin(events.filter_map(move |event| {
+        let _held = &guard;
+        std::future::ready(match event {
+            Ok(event) => convert(event).map(Ok),
+            Err(e) => Some(Err(errors::store(e))),
+        })
+    }))
+}
 
 /// Largest request any API accepts. Requests are small (a CSR is the biggest); a
 /// bigger one is refused before it is buffered.
@@ -50,6 +68,25 @@ pub struct ApiContext {
 }
 
 impl ApiContext {
+    /// The records of one kind of one cluster, as held in the local store; an entry
+    /// that does not decode is skipped (the feed logs it).
+    pub(crate) async fn records(
+        &self,
+        cluster: &ClusterName,
+        kind: RecordKind,
+    ) -> Result<Vec<Record>, tonic::Status> {
+        let list = self
+            .store
+            .list(&kind_prefix(cluster, kind))
+            .await
+            .map_err(errors::store)?;
+        Ok(list
+            .items
+            .iter()
+            .filter_map(|kv| crate::layout::decode_record(&kv.key, &kv.value).ok())
+            .collect())
+    }
+
     pub(crate) fn record_heartbeat(&self, node: &str) {
         let now = crate::clock::now_ms();
         let mut heartbeats = self

@@ -123,14 +123,7 @@ async fn a_peer_cannot_register_nodes_or_see_other_peers_data() {
     .await;
 
     // A peer certificate b signed for a.
-    let (csr, key) = clustermesh_proto::tls::create_csr(Role::Peer, "a").expect("csr");
-    let cert_pem =
-        b.ca.sign_csr(&csr, Role::Peer, "a", support::VALIDITY)
-            .expect("signed");
-    let cert = clustermesh_proto::tls::IssuedCert {
-        cert_pem,
-        key_pem: key,
-    };
+    let cert = b.peer_cert_for("a");
     let channel = b.channel_as(&cert).await.expect("connects");
     let mut mesh = pb::mesh_client::MeshClient::new(channel.clone());
     expect_code(
@@ -186,14 +179,7 @@ async fn a_removed_peer_is_no_longer_admitted() {
     .await;
 
     // An export stream a has open on b: removal must cut it, not just refuse new ones.
-    let (csr, key) = clustermesh_proto::tls::create_csr(Role::Peer, "a").expect("csr");
-    let cert_pem =
-        b.ca.sign_csr(&csr, Role::Peer, "a", support::VALIDITY)
-            .expect("signed");
-    let open_cert = clustermesh_proto::tls::IssuedCert {
-        cert_pem,
-        key_pem: key,
-    };
+    let open_cert = b.peer_cert_for("a");
     let mut open_peer = pb::peer_export_client::PeerExportClient::new(
         b.channel_as(&open_cert).await.expect("tls ok"),
     );
@@ -238,14 +224,7 @@ async fn a_removed_peer_is_no_longer_admitted() {
     );
 
     // a still holds the certificate b signed, but b no longer admits it.
-    let (csr, key) = clustermesh_proto::tls::create_csr(Role::Peer, "a").expect("csr");
-    let cert_pem =
-        b.ca.sign_csr(&csr, Role::Peer, "a", support::VALIDITY)
-            .expect("signed");
-    let cert = clustermesh_proto::tls::IssuedCert {
-        cert_pem,
-        key_pem: key,
-    };
+    let cert = b.peer_cert_for("a");
     let mut peer =
         pb::peer_export_client::PeerExportClient::new(b.channel_as(&cert).await.expect("tls ok"));
     expect_code(

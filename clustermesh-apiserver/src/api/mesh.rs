@@ -7,7 +7,7 @@ use clustermesh_proto::{
     DnsSubdomain, WireGuardPeerInfo, pb,
     tls::{PeerIdentity, Role, authorize},
 };
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use super::{ApiContext, errors};
@@ -133,15 +133,11 @@ impl pb::mesh_server::Mesh for MeshApi {
             None,
             self.ctx.shutdown.clone(),
         );
-        let stream = events.filter_map(move |event| {
-            // Counted for as long as the stream lives.
-            let _held = &guard;
-            std::future::ready(match event {
-                Ok(event) => event.into_mesh().map(Ok),
-                Err(e) => Some(Err(errors::store(e))),
-            })
-        });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(super::response_stream(
+            events,
+            guard,
+            clustermesh_proto::WatchEvent::into_mesh,
+        )))
     }
 }
 

@@ -7,7 +7,7 @@ use clustermesh_proto::{
     pb,
     tls::{Role, authorize},
 };
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use super::{ApiContext, errors};
@@ -58,13 +58,10 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
             Some(self.ctx.timings.peer_heartbeat),
             admission,
         );
-        let stream = events.filter_map(move |event| {
-            let _held = &guard;
-            std::future::ready(match event {
-                Ok(event) => event.into_peer().map(Ok),
-                Err(e) => Some(Err(errors::store(e))),
-            })
-        });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(super::response_stream(
+            events,
+            guard,
+            clustermesh_proto::WatchEvent::into_peer,
+        )))
     }
 }

@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use clustermesh_proto::{ClusterName, GlobalService, Record, RecordKind, kind_prefix, pb};
+use clustermesh_proto::{ClusterName, GlobalService, Record, RecordKind, pb};
 use tonic::Status;
 
-use super::{ApiContext, errors};
-use crate::layout;
+use super::ApiContext;
 
 pub(super) async fn list(
     ctx: &ApiContext,
@@ -40,16 +39,11 @@ async fn services_of(
     ctx: &ApiContext,
     cluster: &ClusterName,
 ) -> Result<Vec<GlobalService>, Status> {
-    let list = ctx
-        .store
-        .list(&kind_prefix(cluster, RecordKind::GlobalService))
-        .await
-        .map_err(errors::store)?;
-    Ok(list
-        .items
-        .iter()
-        .filter_map(|kv| match layout::decode_record(&kv.key, &kv.value) {
-            Ok(Record::GlobalService(service)) => Some(service),
+    let records = ctx.records(cluster, RecordKind::GlobalService).await?;
+    Ok(records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::GlobalService(service) => Some(service),
             _ => None,
         })
         .collect())

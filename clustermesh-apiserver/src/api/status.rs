@@ -1,12 +1,11 @@
 //! `Admin.GetStatus`: the state of this cluster's export, nodes, peers and store, with
 //! the conditions an operator should act on spelled out as warnings.
 
-use clustermesh_proto::{Record, RecordKind, kind_prefix, pb};
+use clustermesh_proto::{Record, RecordKind, pb};
 use tonic::Status;
 
 use super::{ApiContext, errors};
 use crate::import::ImportStatus;
-use crate::layout;
 
 /// Lists nothing and is cheap: used to read the store's current revision.
 const REVISION_PROBE: &str = "~meta/revision-probe/";
@@ -79,16 +78,11 @@ fn peer_status(cluster: &clustermesh_proto::Cluster, status: ImportStatus) -> pb
 /// This cluster's nodes as exported: registered when the agent holds a lease, which is
 /// when the export carries its WireGuard details.
 async fn nodes(ctx: &ApiContext) -> Result<Vec<pb::NodeStatus>, Status> {
-    let list = ctx
-        .store
-        .list(&kind_prefix(&ctx.cluster, RecordKind::Node))
-        .await
-        .map_err(errors::store)?;
-    Ok(list
-        .items
-        .iter()
-        .filter_map(|kv| match layout::decode_record(&kv.key, &kv.value) {
-            Ok(Record::Node(node)) => Some(node),
+    let records = ctx.records(&ctx.cluster, RecordKind::Node).await?;
+    Ok(records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Node(node) => Some(node),
             _ => None,
         })
         .map(|node| pb::NodeStatus {

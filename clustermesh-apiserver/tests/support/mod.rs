@@ -170,6 +170,16 @@ impl TestCluster {
             .expect("exporter alive");
     }
 
+    /// A peer certificate this cluster's CA signed for `peer`, as `ctl connect` makes.
+    pub fn peer_cert_for(&self, peer: &str) -> IssuedCert {
+        let (csr, key_pem) = tls::create_csr(Role::Peer, peer).expect("csr");
+        let cert_pem = self
+            .ca
+            .sign_csr(&csr, Role::Peer, peer, VALIDITY)
+            .expect("signed");
+        IssuedCert { cert_pem, key_pem }
+    }
+
     pub fn issue(&self, role: Role, name: &str) -> IssuedCert {
         self.ca
             .issue(role, name, &[], VALIDITY)
