@@ -50,7 +50,7 @@ impl Tunnels for Recording {
     }
     async fn set_peer(&self, key: &WireGuardKey, peer: &PeerSpec) -> Result<(), ExecError> {
         self.record(format!("set peer {}/{}", peer.cluster, peer.node));
-        lock(&self.peers).insert(key.clone(), peer.clone());
+        lock(&self.peers).insert(*key, peer.clone());
         Ok(())
     }
     async fn remove_peer(&self, key: &WireGuardKey) -> Result<(), ExecError> {
