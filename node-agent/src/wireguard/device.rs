@@ -1,0 +1,194 @@
+//! Starting (or adopting) and configuring the WireGuard device: the kernel's where it
+//! has WireGuard, else a `wireguard-go` process of its own (see [`process`](super::process)).
+
+use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
+
+use tokio::task::spawn_blocking;
+use tracing::info;
+use wireguard_control::{Backend, DeviceUpdate, InterfaceName};
+
+use super::{
+    NodeKeys, WireGuardError, WireGuardTunnels, link,
+    process::{cleanup, ensure_process},
+    uapi,
+};
+
+/// `--wireguard`: `wireguard-go` is the same as `userspace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// The kernel if it supports WireGuard, else userspace.
+    #[default]
+    Auto,
+    Kernel,
+    Userspace,
+}
+
+impl FromStr for BackendChoice {
+    type Err = WireGuardError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "kernel" => Ok(Self::Kernel),
+            "userspace" | "wireguard-go" => Ok(Self::Userspace),
+            _ => Err(WireGuardError::UnknownBackend(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Kernel => "kernel",
+            Self::Userspace => "userspace",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    pub interface: String,
+    pub backend: BackendChoice,
+    pub listen_port: u16,
+    /// The userspace implementation to run.
+    pub wireguard_go: PathBuf,
+    /// Where the device process's output goes (appended); `None` discards it.
+    pub log_file: Option<PathBuf>,
+    /// How long a new device process may take to answer on its UAPI socket.
+    pub start_timeout: Duration,
+}
+
+impl DeviceConfig {
+    pub fn new(interface: impl Into<String>, listen_port: u16) -> Self {
+        Self {
+            interface: interface.into(),
+            backend: BackendChoice::Auto,
+            listen_port,
+            wireguard_go: PathBuf::from("wireguard-go"),
+            log_file: None,
+            start_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The userspace device's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceProcess {
+    pub pid: u32,
+    /// It was already running (started by an earlier agent) and we took it over.
+    pub adopted: bool,
+}
+
+/// A configured, up WireGuard device.
+#[derive(Debug)]
+pub struct WgDevice {
+    interface: InterfaceName,
+    backend: Backend,
+    process: Option<DeviceProcess>,
+}
+
+impl WgDevice {
+    /// Brings the device up with our key and port, reusing one that already runs. Its
+    /// peers are left as they are: the agent reconciles them by diff, never by flushing.
+    pub async fn start(config: &DeviceConfig, keys: &NodeKeys) -> Result<Self, WireGuardError> {
+        let interface = parse_interface(&config.interface)?;
+        let name = config.interface.as_str();
+        std::fs::create_dir_all(uapi::SOCKET_DIR).map_err(|source| WireGuardError::Io {
+            path: uapi::SOCKET_DIR.into(),
+            source,
+        })?;
+        let userspace = match config.backend {
+            BackendChoice::Kernel => false,
+            BackendChoice::Userspace => true,
+            // An adoptable userspace device wins over creating a kernel one beside it.
+            BackendChoice::Auto if uapi::serving_pid(name).await.is_some() => true,
+            BackendChoice::Auto => {
+                match configure(interface, Backend::Kernel, config, keys).await {
+                    Ok(()) => false,
+                    Err(e) => {
+                        info!(interface = %name, error = %e, "no kernel WireGuard, using userspace");
+                        true
+                    }
+                }
+            }
+        };
+        let (backend, process) = if userspace {
+            let process = ensure_process(config).await?;
+            (Backend::Userspace, Some(process))
+        } else {
+            (Backend::Kernel, None)
+        };
+        if userspace || config.backend == BackendChoice::Kernel {
+            configure(interface, backend, config, keys).await?;
+        }
+        link::set_up(name).await?;
+        info!(interface = %name, %backend, ?process, "WireGuard device ready");
+        Ok(Self {
+            interface,
+            backend,
+            process,
+        })
+    }
+
+    pub fn interface(&self) -> String {
+        self.interface.to_string()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn process(&self) -> Option<DeviceProcess> {
+        self.process
+    }
+
+    /// The executor for this device's peers.
+    pub fn tunnels(&self) -> WireGuardTunnels {
+        WireGuardTunnels::new(self.interface, self.backend)
+    }
+
+    /// Removes the interface and stops its process: see [`cleanup`].
+    pub async fn cleanup(self, timeout: Duration) -> Result<(), WireGuardError> {
+        cleanup(&self.interface.to_string(), timeout).await
+    }
+}
+
+fn parse_interface(name: &str) -> Result<InterfaceName, WireGuardError> {
+    let invalid = |reason: String| WireGuardError::InterfaceName {
+        name: name.to_owned(),
+        reason,
+    };
+    // The socket path is built from the name: keep it a plain file name.
+    if name.is_empty() || name.contains('/') || name.len() > 15 {
+        return Err(invalid("must be 1 to 15 characters without '/'".into()));
+    }
+    name.parse().map_err(|e| invalid(format!("{e}")))
+}
+
+/// Sets our private key and listen port; peers are untouched.
+async fn configure(
+    interface: InterfaceName,
+    backend: Backend,
+    config: &DeviceConfig,
+    keys: &NodeKeys,
+) -> Result<(), WireGuardError> {
+    let update = DeviceUpdate::new()
+        .set_private_key(keys.private().clone())
+        .set_listen_port(config.listen_port);
+    let result = spawn_blocking(move || update.apply(&interface, backend))
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+    result.map_err(|source| match backend {
+        Backend::Kernel => WireGuardError::KernelUnsupported {
+            interface: config.interface.clone(),
+            source,
+        },
+        Backend::Userspace => WireGuardError::Device {
+            what: "configuring key and port",
+            interface: config.interface.clone(),
+            source,
+        },
+    })
+}
