@@ -1,1 +1,183 @@
-//! (being written)
+//! Global-service load balancing with nftables: [`NftServices`] implements
+//! [`Services`] by running the `nft` binary (package `nftables`).
+//!
+//! Everything lives in one table of its own, `inet clustermesh` by default. `inet`
+//! holds both address families in one table, so IPv4 and IPv6 frontends are both
+//! supported (a VIP DNATs only to backends of its own family; mixing is refused with an
+//! [`ExecError`]). Nothing outside the table is ever read or written.
+//!
+//! The ruleset (one service with two backends, one without any; `nat_output` and
+//! `filter_output` are the same as their `prerouting` twins, hook `output`):
+//!
+//! ```text
+//! table inet clustermesh {
+//!   map services4 { type ipv4_addr . inet_proto . inet_service : verdict
+//!     elements = { 10.96.0.10 . tcp . 80 : goto svc_10_96_0_10_tcp_80 } }
+//!   set empty4 { type ipv4_addr . inet_proto . inet_service
+//!     elements = { 10.96.0.12 . udp . 53 comment "shop/empty" } }
+//!   (services6, empty6: the same for IPv6)
+//!   chain nat_prerouting { type nat hook prerouting priority -110; policy accept;
+//!     ip daddr . meta l4proto . th dport vmap @services4
+//!     ip6 daddr . meta l4proto . th dport vmap @services6 }
+//!   chain filter_prerouting { type filter hook prerouting priority -110; policy accept;
+//!     meta l4proto tcp ip daddr . meta l4proto . th dport @empty4 reject with tcp reset
+//!     ip daddr . meta l4proto . th dport @empty4 reject   (and the same for ip6) }
+//!   chain svc_10_96_0_10_tcp_80 {
+//!     numgen random mod 2 vmap { 0 : goto svc_10_96_0_10_tcp_80_be_10_250_0_2_8080,
+//!                                1 : goto svc_10_96_0_10_tcp_80_be_10_250_0_3_8080 } comment "shop/web" }
+//!   chain svc_10_96_0_10_tcp_80_be_10_250_0_2_8080 {
+//!     meta l4proto tcp counter packets 2 bytes 120 dnat ip to 10.250.0.2:8080 comment "a/node-1" }
+//! }
+//! ```
+//!
+//! - One map lookup per packet, whatever the number of services; only the first packet
+//!   of a connection reaches a `nat` chain, so the backend is chosen per connection.
+//! - `prerouting` catches traffic forwarded from pods, `output` the node's own. Both hook
+//!   at -110, before kube-proxy's DNAT at `dstnat` (-100), so the two coexist.
+//! - Each backend chain counts what it DNATs; [`NftServices::counters`] reads them.
+//!   An unchanged backend keeps its chain, and so its counter, across updates.
+//! - No backend: the frontend sits in `empty4`/`empty6` instead, and `filter` chains answer
+//!   TCP with a reset, UDP and SCTP with ICMP port unreachable. Not from a `nat` chain:
+//!   those run only while conntrack is on in the namespace, which our `dnat` rules may be
+//!   the only thing keeping on, so a reject there becomes a black hole once the last
+//!   backend of the node is gone (seen in the tests).
+//! - Each [`Services::apply`] is one `nft -f -` file, which the kernel commits all or
+//!   nothing. Nothing is flushed on start or exit; [`NftServices::cleanup`] deletes the
+//!   table, for `node-agent cleanup`.
+
+mod model;
+mod names;
+mod parse;
+mod render;
+mod run;
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+pub use self::{model::Counter, names::DEFAULT_TABLE};
+use self::{
+    model::Listed,
+    run::{Failure, Nft},
+};
+use crate::{
+    exec::{ExecError, ServiceUpdate, Services},
+    plan::{ServiceBackends, ServiceFrontend},
+};
+
+/// The nftables load balancer of one node.
+#[derive(Debug)]
+pub struct NftServices {
+    nft: Nft,
+    table: String,
+    /// Serializes read-then-write: a transaction is rendered against what it replaces.
+    apply_lock: Mutex<()>,
+}
+
+impl Default for NftServices {
+    fn default() -> Self {
+        Self {
+            nft: Nft {
+                binary: PathBuf::from("nft"),
+            },
+            table: DEFAULT_TABLE.to_owned(),
+            apply_lock: Mutex::new(()),
+        }
+    }
+}
+
+impl NftServices {
+    /// Table `inet clustermesh`, with `nft` from `PATH`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Another table name: a letter, then letters, digits or `_`, at most 64 characters.
+    pub fn with_table(mut self, table: &str) -> Result<Self, ExecError> {
+        if !names::is_identifier(table) {
+            return Err(ExecError::new(
+                "nft table name",
+                format!("{table:?} is not a letter followed by letters, digits or `_`"),
+            ));
+        }
+        self.table = table.to_owned();
+        Ok(self)
+    }
+
+    /// Runs this `nft` binary instead of the one on `PATH`.
+    pub fn with_binary(mut self, binary: impl Into<PathBuf>) -> Self {
+        self.nft.binary = binary.into();
+        self
+    }
+
+    /// The table this executor owns.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Checks that `nft` runs and may read the ruleset, for config validation at start.
+    pub async fn preflight(&self) -> Result<(), ExecError> {
+        self.nft.run(&["list", "tables"], None).await?;
+        Ok(())
+    }
+
+    /// Packets and bytes sent to each backend of each service, since its chain was made.
+    pub async fn counters(
+        &self,
+    ) -> Result<BTreeMap<(ServiceFrontend, SocketAddr), Counter>, ExecError> {
+        Ok(self.listed().await?.counters())
+    }
+
+    /// Deletes the table and everything in it; absent already is fine.
+    pub async fn cleanup(&self) -> Result<(), ExecError> {
+        let _guard = self.apply_lock.lock().await;
+        match self
+            .nft
+            .run(&["delete", "table", "inet", &self.table], None)
+            .await
+        {
+            Ok(_) | Err(Failure::NotFound) => Ok(()),
+            Err(Failure::Exec(e)) => Err(e),
+        }
+    }
+
+    /// The table as it is now; empty when it does not exist yet.
+    async fn listed(&self) -> Result<Listed, ExecError> {
+        match self
+            .nft
+            .run(&["-j", "list", "table", "inet", &self.table], None)
+            .await
+        {
+            Ok(json) => parse::listed(&json),
+            Err(Failure::NotFound) => Ok(Listed::default()),
+            Err(Failure::Exec(e)) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl Services for NftServices {
+    async fn observe(&self) -> Result<BTreeMap<ServiceFrontend, ServiceBackends>, ExecError> {
+        self.listed().await?.observe()
+    }
+
+    async fn apply(&self, update: &ServiceUpdate) -> Result<(), ExecError> {
+        let _guard = self.apply_lock.lock().await;
+        let current = self.listed().await?;
+        let transaction = render::transaction(&self.table, &current, update)?;
+        self.nft.run(&["-f", "-"], Some(&transaction)).await?;
+        tracing::debug!(
+            table = %self.table,
+            set = update.set.len(),
+            removed = update.remove.len(),
+            "applied nft transaction"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod netns_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! Real nftables, each test in a network namespace of its own (see
+//! [`crate::netns_testing`]): they fail, never skip, when not root or without `nft`.
+
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+
+use clustermesh_proto::Protocol;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream},
+    process::Command,
+    time::{Instant, timeout},
+};
+
+use super::{
+    NftServices,
+    tests::{backend, frontend, service, web_and_empty},
+};
+use crate::{
+    exec::{ServiceUpdate, Services},
+    netns_testing::{Netns, in_netns},
+};
+
+fn block_on<F: Future<Output = ()>>(body: F) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(body);
+}
+
+/// The namespace's own `nft list ruleset`, for assertions and failure messages.
+async fn ruleset() -> String {
+    let out = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .await
+        .expect("runs nft");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn set(entries: Vec<(super::ServiceFrontend, crate::plan::ServiceBackends)>) -> ServiceUpdate {
+    ServiceUpdate {
+        set: entries.into_iter().collect(),
+        remove: Default::default(),
+    }
+}
+
+#[test]
+fn apply_observe_update_remove_and_cleanup() {
+    in_netns(
+        "nft::netns_tests::apply_observe_update_remove_and_cleanup",
+        |_| {},
+        || {
+            block_on(async {
+                let nft = NftServices::new();
+                assert_eq!(
+                    nft.observe().await.expect("observes no table"),
+                    BTreeMap::new()
+                );
+                let mut first = web_and_empty();
+                let v6 = frontend("fd00::10", 443, Protocol::Tcp);
+                first.set.insert(
+                    v6,
+                    service("shop/v6", vec![backend("[fd00::1:2]:8443", "a", None)]),
+                );
+                nft.apply(&first).await.expect("applies");
+                assert_eq!(
+                    nft.observe().await.expect("observes"),
+                    first.set,
+                    "{}",
+                    ruleset().await
+                );
+
+                // Re-applying changes nothing that is listed (handles aside).
+                let before = ruleset().await;
+                nft.apply(&first).await.expect("re-applies");
+                assert_eq!(ruleset().await, before);
+
+                // One backend replaced, one service removed, in one transaction.
+                let web = frontend("10.96.0.10", 80, Protocol::Tcp);
+                let moved = service(
+                    "shop/web",
+                    vec![
+                        backend("10.250.0.2:8080", "a", Some("node-1")),
+                        backend("10.250.0.4:8080", "c", Some("node-9")),
+                    ],
+                );
+                let update = ServiceUpdate {
+                    set: BTreeMap::from([(web, moved.clone())]),
+                    remove: [frontend("10.96.0.12", 53, Protocol::Udp)].into(),
+                };
+                let generations = commits_during(nft.apply(&update)).await;
+                assert_eq!(generations, 1, "{}", ruleset().await);
+                let mut expected = first.set.clone();
+                expected.insert(web, moved);
+                expected.remove(&frontend("10.96.0.12", 53, Protocol::Udp));
+                assert_eq!(nft.observe().await.expect("observes"), expected);
+                assert!(
+                    !ruleset().await.contains("10_250_0_3"),
+                    "stale backend chain left"
+                );
+
+                nft.cleanup().await.expect("cleans up");
+                assert!(
+                    !ruleset().await.contains("clustermesh"),
+                    "{}",
+                    ruleset().await
+                );
+                nft.cleanup().await.expect("cleaning up twice is fine");
+                assert_eq!(nft.observe().await.expect("observes"), BTreeMap::new());
+            });
+        },
+    );
+}
+
+/// How many nftables commits (`# new generation`) `work` made, told by `nft monitor`.
+async fn commits_during(work: impl Future<Output = Result<(), crate::exec::ExecError>>) -> usize {
+    let mut monitor = Command::new("nft")
+        .arg("monitor")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts nft monitor");
+    let mut lines = BufReader::new(monitor.stdout.take().expect("piped")).lines();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // The monitor has no ready signal: add probe tables until it reports one.
+    let mut probe = 0;
+    'ready: loop {
+        assert!(
+            Instant::now() < deadline,
+            "nft monitor never reported a probe"
+        );
+        probe += 1;
+        nft_cmd(&format!("add table inet cm_probe_{probe}")).await;
+        while let Ok(Ok(Some(line))) = timeout(Duration::from_millis(200), lines.next_line()).await
+        {
+            if line.starts_with("# new generation") && probe > 0 {
+                break 'ready;
+            }
+        }
+    }
+    work.await.expect("applies");
+    nft_cmd("add table inet cm_marker").await;
+    let mut commits = 0;
+    loop {
+        let line = timeout(deadline - Instant::now(), lines.next_line())
+            .await
+            .expect("nft monitor reports the marker in time")
+            .expect("reads nft monitor")
+            .expect("nft monitor still running");
+        if line.contains("cm_marker") {
+            break;
+        }
+        commits += usize::from(line.starts_with("# new generation"));
+    }
+    monitor.kill().await.expect("stops nft monitor");
+    for name in (1..=probe)
+        .map(|p| format!("cm_probe_{p}"))
+        .chain(["cm_marker".into()])
+    {
+        nft_cmd(&format!("delete table inet {name}")).await;
+    }
+    commits
+}
+
+async fn nft_cmd(command: &str) {
+    let out = Command::new("nft")
+        .args(command.split(' '))
+        .output()
+        .await
+        .expect("runs nft");
+    assert!(
+        out.status.success(),
+        "nft {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two backends on `lo`, a VIP routed out of a veth: connections from this namespace
+/// (the `output` hook) reach both, counters move, and an empty service refuses at once.
+#[test]
+fn connections_to_the_vip_reach_backends_and_empty_services_refuse() {
+    in_netns(
+        "nft::netns_tests::connections_to_the_vip_reach_backends_and_empty_services_refuse",
+        setup_vip_and_backends,
+        || block_on(traffic()),
+    );
+}
+
+fn setup_vip_and_backends(ns: &Netns) {
+    ns.exec(&[
+        "ip", "link", "add", "cm0", "type", "veth", "peer", "name", "cm1",
+    ]);
+    ns.exec(&["ip", "addr", "add", "10.96.0.1/16", "dev", "cm0"]);
+    ns.exec(&["ip", "link", "set", "cm0", "up"]);
+    ns.exec(&["ip", "link", "set", "cm1", "up"]);
+    for backend in ["10.250.0.2/32", "10.250.0.3/32"] {
+        ns.exec(&["ip", "addr", "add", backend, "dev", "lo"]);
+    }
+}
+
+async fn traffic() {
+    let backends: Vec<SocketAddr> = ["10.250.0.2:8080", "10.250.0.3:8080"]
+        .map(|a| a.parse().expect("addr"))
+        .into();
+    for addr in &backends {
+        let listener = TcpListener::bind(addr).await.expect("binds backend");
+        // Each backend answers with its own address, so the client sees who served it.
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let me = conn.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                let _ = conn.write_all(me.as_bytes()).await;
+            }
+        });
+    }
+    let nft = NftServices::new();
+    let web = frontend("10.96.0.10", 80, Protocol::Tcp);
+    let targets = backends
+        .iter()
+        .map(|a| backend(&a.to_string(), "a", None))
+        .collect();
+    nft.apply(&set(vec![(web, service("shop/web", targets))]))
+        .await
+        .expect("applies");
+
+    let vip: SocketAddr = "10.96.0.10:80".parse().expect("addr");
+    let mut served = BTreeMap::<String, u32>::new();
+    for _ in 0..40 {
+        let mut conn = timeout(Duration::from_secs(2), TcpStream::connect(vip))
+            .await
+            .expect("connects in time")
+            .expect("connects to the VIP");
+        let mut who = String::new();
+        timeout(Duration::from_secs(2), conn.read_to_string(&mut who))
+            .await
+            .expect("answered in time")
+            .expect("reads the answer");
+        *served.entry(who).or_default() += 1;
+    }
+    let expected: Vec<String> = backends.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        served.keys().cloned().collect::<Vec<_>>(),
+        expected,
+        "{served:?}"
+    );
+
+    let counters = nft.counters().await.expect("reads counters");
+    for addr in &backends {
+        let c = counters.get(&(web, *addr)).copied().unwrap_or_default();
+        // One packet per connection: only a connection's first packet is NATed.
+        assert_eq!(
+            u64::from(served[&addr.to_string()]),
+            c.packets,
+            "{counters:?}"
+        );
+    }
+
+    nft.apply(&set(vec![(web, service("shop/web", vec![]))]))
+        .await
+        .expect("empties");
+    let started = Instant::now();
+    let refused = timeout(Duration::from_secs(1), TcpStream::connect(vip)).await;
+    let Ok(refused) = refused else {
+        panic!("not refused at once (a black hole?):\n{}", ruleset().await);
+    };
+    let err = refused.expect_err("no backend, no connection");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
