@@ -8,6 +8,9 @@
 //! - [`plan`]: the desired dataplane computed from that view, and the diff against what
 //!   the executors observe, as a list of [`plan::Change`]s.
 
+pub mod agent;
+pub mod cli;
+pub mod config;
 pub mod exec;
 pub mod nft;
 pub mod plan;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::exec::{ExecError, Routes, ServiceUpdate, Services, Tunnels};
-use crate::plan::{Change, LocalNode, ObservedState, PlanConfig, desired, diff};
+use crate::plan::{Change, DesiredState, LocalNode, ObservedState, PlanConfig, desired, diff};
 use crate::view::MergedView;
 
 /// The three executors of a node.
@@ -61,12 +61,25 @@ pub async fn reconcile(
     config: &PlanConfig,
     dataplane: &Dataplane,
 ) -> Result<Vec<Change>, ExecError> {
-    if !view.is_initialized() {
-        return Ok(Vec::new());
+    match planned(view, me, config) {
+        Some(desired) => converge(&desired, dataplane).await,
+        None => Ok(Vec::new()),
     }
-    let desired = desired::compute(view, me, config);
+}
+
+/// The desired state, once the view holds a complete snapshot.
+pub fn planned(view: &MergedView, me: &LocalNode, config: &PlanConfig) -> Option<DesiredState> {
+    view.is_initialized()
+        .then(|| desired::compute(view, me, config))
+}
+
+/// Brings the dataplane to `desired` by diff against what it holds.
+pub async fn converge(
+    desired: &DesiredState,
+    dataplane: &Dataplane,
+) -> Result<Vec<Change>, ExecError> {
     let observed = dataplane.observe().await?;
-    let changes = diff::plan(&desired, &observed);
+    let changes = diff::plan(desired, &observed);
     dataplane.apply(&changes).await?;
     Ok(changes)
 }
