@@ -62,9 +62,12 @@ pub struct PeerSpec {
 }
 
 impl PeerSpec {
-    /// Whether the device needs reprogramming to turn `self` into `other`.
-    pub fn same_programming(&self, other: &Self) -> bool {
-        self.endpoint == other.endpoint
+    /// Whether `observed` already programs this (desired) peer. A desired peer without
+    /// an endpoint accepts whatever endpoint the device learned from the peer's own
+    /// handshakes: WireGuard cannot forget one, so insisting would re-plan forever.
+    pub fn same_programming(&self, observed: &Self) -> bool {
+        let other = observed;
+        (self.endpoint.is_none() || self.endpoint == other.endpoint)
             && self.keepalive == other.keepalive
             && sorted(&self.allowed_ips) == sorted(&other.allowed_ips)
     }

@@ -23,7 +23,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Vec<Change> {
     for (key, spec) in &desired.peers {
         match observed.peers.get(key) {
             None => changes.push(Change::AddPeer(*key, spec.clone())),
-            Some(have) if !have.same_programming(spec) => {
+            Some(have) if !spec.same_programming(have) => {
                 changes.push(Change::UpdatePeer(*key, spec.clone()));
             }
             Some(_) => {}

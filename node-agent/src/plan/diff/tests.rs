@@ -142,3 +142,29 @@ fn metadata_and_order_the_devices_cannot_hold_are_not_compared() {
         .insert(frontend(80), backends(&[[10, 2, 1, 5], [10, 2, 1, 6]]));
     assert_eq!(plan(&desired, &observed), []);
 }
+
+#[test]
+fn a_peer_without_an_endpoint_accepts_the_one_the_device_learned() {
+    let mut desired = DesiredState::default();
+    let mut wanted = spec("b1", "10.2.0.0/24");
+    wanted.endpoint = None;
+    desired
+        .peers
+        .insert(crate::fixtures::key(2), wanted.clone());
+    let mut observed = desired.clone();
+    let learned = observed
+        .peers
+        .get_mut(&crate::fixtures::key(2))
+        .expect("peer");
+    learned.endpoint = Some("192.0.2.2:51820".parse().expect("addr"));
+    assert!(plan(&desired, &observed).is_empty());
+
+    // The other way round is a change: an endpoint we know must be programmed.
+    assert_eq!(
+        plan(&observed, &desired),
+        [Change::UpdatePeer(
+            crate::fixtures::key(2),
+            observed.peers[&crate::fixtures::key(2)].clone()
+        )]
+    );
+}
