@@ -21,8 +21,8 @@ pub mod wireguard;
 
 #[cfg(test)]
 mod fixtures;
-#[cfg(test)]
-pub(crate) mod netns_testing;
+#[cfg(any(test, feature = "test-util"))]
+pub mod netns_testing;
 
 pub use plan::{
     BackendTarget, Change, DesiredState, LocalNode, ObservedState, PeerSpec, PlanConfig,
