@@ -101,7 +101,7 @@ impl Runner {
             .allocate(&self.exporter.allocator, &in_use(&state.objects))
             .await?;
         let plan = plan(&self.identities, &cluster, &state.objects);
-        let (_, desired) = desired::build(&self.exporter.config.cluster, &plan, &registered);
+        let (cluster, desired) = desired::build(&self.exporter.config.cluster, &plan, &registered);
 
         let current = match self.current.take() {
             Some(current) => current,
@@ -116,7 +116,7 @@ impl Runner {
             self.write_markers().await?;
             self.synced = true;
         }
-        self.summarize(&state, &plan);
+        self.summarize(&state, &plan, cluster);
         Ok(())
     }
 
@@ -168,7 +168,12 @@ impl Runner {
         }
     }
 
-    fn summarize(&mut self, state: &crate::source::SourceState, plan: &export::ExportPlan) {
+    fn summarize(
+        &mut self,
+        state: &crate::source::SourceState,
+        plan: &export::ExportPlan,
+        cluster: clustermesh_proto::Cluster,
+    ) {
         let warnings: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
         let source_errors: Vec<String> = state.errors.iter().map(ToString::to_string).collect();
         let previous = self.exporter.status.borrow().warnings.clone();
@@ -182,7 +187,6 @@ impl Runner {
             (RecordKind::Endpoint, plan.endpoints.len()),
             (RecordKind::GlobalService, plan.services.len()),
         ];
-        let cluster = desired::build(&self.exporter.config.cluster, plan, &Default::default()).0;
         self.exporter.status.send_modify(|status| {
             status.cluster = Some(cluster);
             status.counts = counts.into_iter().collect();
