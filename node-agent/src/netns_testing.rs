@@ -89,7 +89,8 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn run(args: &[&str]) -> Output {
+/// Runs `args` and asserts it succeeded, with its stderr in the failure.
+pub fn run(args: &[&str]) -> Output {
     let output = Command::new(args[0])
         .args(&args[1..])
         .output()

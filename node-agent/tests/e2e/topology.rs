@@ -215,19 +215,7 @@ impl Drop for Ns {
     }
 }
 
-/// Runs `args` and asserts it succeeded.
-pub fn run(args: &[&str]) -> Output {
-    let output = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: cannot run: {e}"));
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+pub use node_agent::netns_testing::run;
 
 /// Runs `args` inside namespace `ns` and asserts it succeeded.
 pub fn in_ns(ns: &str, args: &[&str]) -> Output {
