@@ -63,7 +63,7 @@ pub struct ApiContext {
     pub timings: ApiTimings,
     /// Last heartbeat (or registration) per node, for status; kept in memory only,
     /// since the lease in the store is what decides whether a node is alive.
-    pub heartbeats: Arc<std::sync::Mutex<std::collections::BTreeMap<String, i64>>>,
+    pub heartbeats: Arc<std::sync::Mutex<std::collections::BTreeMap<String, NodeHeartbeat>>>,
     pub shutdown: CancellationToken,
 }
 
@@ -87,22 +87,35 @@ impl ApiContext {
             .collect())
     }
 
-    pub(crate) fn record_heartbeat(&self, node: &str) {
-        let now = crate::clock::now_ms();
+    /// A registration keeps the node's last tunnel report; a heartbeat replaces it
+    /// when it carries one.
+    pub(crate) fn record_heartbeat(&self, node: &str, tunnels: Option<clustermesh_proto::pb::TunnelReport>) {
+        let at_unix_ms = crate::clock::now_ms();
         let mut heartbeats = self
             .heartbeats
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        heartbeats.insert(node.to_owned(), now);
+        let entry = heartbeats.entry(node.to_owned()).or_default();
+        entry.at_unix_ms = at_unix_ms;
+        if tunnels.is_some() {
+            entry.tunnels = tunnels;
+        }
     }
 
-    pub(crate) fn last_heartbeat(&self, node: &str) -> Option<i64> {
+    pub(crate) fn last_heartbeat(&self, node: &str) -> Option<NodeHeartbeat> {
         let heartbeats = self
             .heartbeats
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        heartbeats.get(node).copied()
+        heartbeats.get(node).cloned()
     }
+}
+
+/// The last word from a node's agent.
+#[derive(Debug, Clone, Default)]
+pub struct NodeHeartbeat {
+    pub at_unix_ms: i64,
+    pub tunnels: Option<clustermesh_proto::pb::TunnelReport>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

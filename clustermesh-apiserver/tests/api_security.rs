@@ -99,6 +99,7 @@ async fn an_agent_registers_only_its_own_node() {
             .heartbeat(pb::HeartbeatRequest {
                 node_name: "a-node2".into(),
                 lease_id: lease,
+                tunnels: None,
             })
             .await,
         Code::NotFound,

@@ -226,6 +226,7 @@ async fn agents_register_and_watch_the_merged_view() {
         .heartbeat(pb::HeartbeatRequest {
             node_name: "b-node1".into(),
             lease_id: registered.lease_id,
+            tunnels: Some(pb::TunnelReport { expected: 2, up: 1 }),
         })
         .await
         .expect("heartbeat");
@@ -242,6 +243,11 @@ async fn agents_register_and_watch_the_merged_view() {
         .find(|n| n.name == "b-node1")
         .expect("b-node1 in status");
     assert!(node.last_heartbeat_unix_ms > 0, "{node:?}");
+    assert_eq!(
+        node.tunnels,
+        Some(pb::TunnelReport { expected: 2, up: 1 }),
+        "the agent's tunnel report reaches status"
+    );
 
     // The WireGuard key reaches the peer's copy of b's node.
     within(WAIT, "a sees b-node1's WireGuard key", || async {

@@ -71,7 +71,7 @@ impl pb::mesh_server::Mesh for MeshApi {
         if let Some(old) = previous.and_then(|kv| kv.lease).filter(|old| *old != lease) {
             let _ = store.revoke_lease(old).await;
         }
-        self.ctx.record_heartbeat(node.as_str());
+        self.ctx.record_heartbeat(node.as_str(), None);
         let cluster = self.ctx.own.borrow().clone();
         Ok(Response::new(pb::RegisterNodeResponse {
             lease_id: lease.0,
@@ -102,7 +102,7 @@ impl pb::mesh_server::Mesh for MeshApi {
         }
         match self.ctx.store.keep_alive(LeaseId(msg.lease_id)).await {
             Ok(()) => {
-                self.ctx.record_heartbeat(node.as_str());
+                self.ctx.record_heartbeat(node.as_str(), msg.tunnels);
                 Ok(Response::new(pb::HeartbeatResponse {
                     ttl_ms: millis(self.ctx.timings.node_lease_ttl),
                 }))

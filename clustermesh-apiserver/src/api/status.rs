@@ -85,10 +85,15 @@ async fn nodes(ctx: &ApiContext) -> Result<Vec<pb::NodeStatus>, Status> {
             Record::Node(node) => Some(node),
             _ => None,
         })
-        .map(|node| pb::NodeStatus {
+        .map(|node| {
+            let heartbeat = ctx.last_heartbeat(node.name.as_str()).unwrap_or_default();
+            (node, heartbeat)
+        })
+        .map(|(node, heartbeat)| pb::NodeStatus {
             name: node.name.to_string(),
             registered: node.wireguard.is_some(),
-            last_heartbeat_unix_ms: ctx.last_heartbeat(node.name.as_str()).unwrap_or(0),
+            last_heartbeat_unix_ms: heartbeat.at_unix_ms,
+            tunnels: heartbeat.tunnels,
             wireguard_public_key: node
                 .wireguard
                 .as_ref()

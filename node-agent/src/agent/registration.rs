@@ -80,6 +80,7 @@ impl Registration {
             let request = pb::HeartbeatRequest {
                 node_name: self.node.clone(),
                 lease_id,
+                tunnels: None,
             };
             match client.heartbeat(request).await {
                 Ok(_) => {}
