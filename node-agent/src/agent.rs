@@ -3,10 +3,11 @@
 //! [`RESYNC`] anyway, to repair drift). One shutdown token ends every task.
 
 mod client;
+mod reconciler;
 mod registration;
 mod watcher;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::{sync::watch, task::JoinSet};
@@ -16,19 +17,29 @@ use tracing::Instrument;
 use crate::config::AgentConfig;
 use crate::exec::Routes as _;
 use crate::nft::NftServices;
+use crate::observability::{AgentMetrics, Health};
 use crate::plan::{LocalNode, PlanConfig};
-use crate::reconcile::{Dataplane, converge, planned};
+use crate::reconcile::Dataplane;
 use crate::routes::NetlinkRoutes;
 use crate::view::MergedView;
 use crate::wireguard::{DeviceConfig, NodeKeys, WgDevice};
 
-/// How often the dataplane is reconciled even when nothing changed.
-pub const RESYNC: Duration = Duration::from_secs(30);
+pub use reconciler::{RESYNC, STATUS_REFRESH};
 
 /// Runs until `shutdown`. The WireGuard device, routes and rules stay in place when it
 /// returns: a restarted agent adopts and reconciles them (`node-agent cleanup` removes
 /// them).
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    crate::preflight::check(config.backend).context("preflight")?;
+    // Bound first: a taken port fails before the dataplane is touched.
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--metrics-listen {addr}"))?,
+        ),
+        None => None,
+    };
     let keys = NodeKeys::load_or_generate(&config.state_dir).context("WireGuard key pair")?;
     let mut device_config = DeviceConfig::new(&config.interface, config.wg_port);
     device_config.backend = config.backend;
@@ -47,10 +58,26 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
 
     let channel = client::connect(&config).await?;
     let (view_tx, view_rx) = watch::channel(MergedView::new());
+    let (report_tx, report_rx) = watch::channel(None);
+    let metrics = AgentMetrics::new();
+    let health = Health::default();
     let mut tasks = JoinSet::new();
+    if let Some(listener) = metrics_listener {
+        let server = crate::observability::serve(
+            listener,
+            metrics.clone(),
+            health.clone(),
+            shutdown.clone(),
+        );
+        spawn(&mut tasks, "metrics", async move {
+            server.await.context("metrics server")
+        });
+    }
     let registration = registration::Registration {
         client: channel.clone(),
         node: config.node.clone(),
+        tunnels: report_rx,
+        health: health.clone(),
         wireguard: clustermesh_proto::pb::WireGuard {
             public_key: keys.public().as_bytes().to_vec(),
             listen_port: u32::from(config.wg_port),
@@ -74,10 +101,18 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     let plan_config = PlanConfig {
         keepalive: config.keepalive,
     };
+    let reconciler = reconciler::Reconciler {
+        me,
+        config: plan_config,
+        dataplane,
+        metrics,
+        health,
+        tunnel_report: report_tx,
+    };
     spawn(
         &mut tasks,
         "reconcile",
-        reconcile_loop(view_rx, me, plan_config, dataplane, shutdown.clone()),
+        reconciler.run(view_rx, shutdown.clone()),
     );
 
     let first = tokio::select! {
@@ -105,36 +140,4 @@ fn spawn(
 ) {
     let span = tracing::info_span!("task", name);
     tasks.spawn(async move { (name, task.await) }.instrument(span));
-}
-
-async fn reconcile_loop(
-    mut view: watch::Receiver<MergedView>,
-    me: LocalNode,
-    config: PlanConfig,
-    dataplane: Dataplane,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let mut resync = tokio::time::interval(RESYNC);
-    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            changed = view.changed() => changed.context("view closed")?,
-            _ = resync.tick() => {}
-        }
-        // Planned under the borrow (pure and quick); applied after it is released, so
-        // the watcher is never blocked by a slow apply.
-        let Some(desired) = planned(&view.borrow_and_update(), &me, &config) else {
-            continue;
-        };
-        let started = std::time::Instant::now();
-        match converge(&desired, &dataplane).await {
-            Ok(changes) if !changes.is_empty() => {
-                tracing::info!(changes = changes.len(), took = ?started.elapsed(), "dataplane updated");
-            }
-            Ok(_) => {}
-            // Retried at the next change or resync; what was applied stays applied.
-            Err(error) => tracing::warn!(%error, "applying the plan failed"),
-        }
-    }
 }

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register the node and program the dataplane until SIGINT or SIGTERM.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Remove everything the agent programmed: WireGuard device, routes, nftables table.
     Cleanup {
         #[arg(long, env = "CLUSTERMESH_WG_INTERFACE", default_value = "cmwg0")]
@@ -34,7 +34,7 @@ impl Cli {
         clustermesh_proto::tls::install_crypto_provider();
         match self.command {
             Command::Run(args) => {
-                let config = args.validate()?;
+                let config = (*args).validate()?;
                 tracing_subscriber::fmt()
                     .with_env_filter(
                         tracing_subscriber::EnvFilter::try_from_default_env()

@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// WireGuard persistent keepalive, in seconds; 0 disables it.
     #[arg(long, env = "CLUSTERMESH_KEEPALIVE", default_value_t = 0)]
     pub keepalive: u64,
+    /// Serve `/metrics`, `/healthz` and `/readyz` here (e.g. `0.0.0.0:9962`); off when
+    /// unset.
+    #[arg(long, env = "CLUSTERMESH_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Everything `run` needs, checked.
@@ -62,6 +66,7 @@ pub struct AgentConfig {
     pub wg_port: u16,
     pub endpoint: Option<SocketAddr>,
     pub keepalive: Option<Duration>,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 // Hand-written so that the key never reaches a log.
@@ -74,6 +79,7 @@ impl std::fmt::Debug for AgentConfig {
             .field("state_dir", &self.state_dir)
             .field("interface", &self.interface)
             .field("wg_port", &self.wg_port)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +163,7 @@ impl RunArgs {
                 .underlay_address
                 .map(|ip| SocketAddr::new(ip, self.wg_port)),
             keepalive: (self.keepalive > 0).then(|| Duration::from_secs(self.keepalive)),
+            metrics_listen: self.metrics_listen,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! flushes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use clustermesh_proto::{Cidr, WireGuardKey};
@@ -35,6 +36,8 @@ pub trait Tunnels: Send + Sync {
     async fn observe(&self) -> Result<BTreeMap<WireGuardKey, PeerSpec>, ExecError>;
     async fn set_peer(&self, key: &WireGuardKey, peer: &PeerSpec) -> Result<(), ExecError>;
     async fn remove_peer(&self, key: &WireGuardKey) -> Result<(), ExecError>;
+    /// Time since each peer's latest handshake (`None`: never), for status and metrics.
+    async fn handshake_ages(&self) -> Result<BTreeMap<WireGuardKey, Option<Duration>>, ExecError>;
 }
 
 /// Routes to remote pod CIDRs via the mesh interface; only routes the agent owns.

@@ -2,8 +2,11 @@
 //! per cluster (a namespace on a shared underlay bridge), pods behind veths, the real
 //! `clustermesh-apiserver` and `node-agent` binaries inside each node, the clusters
 //! connected through the Admin API. Checks pod-to-pod traffic through the WireGuard
-//! tunnel, the global service VIP with local affinity, failover to the remote cluster
-//! within 1 s of a manifest change, failback, and `node-agent cleanup`.
+//! tunnel (and that the underlay carries it only as WireGuard UDP), the global service
+//! VIP with local affinity, failover to the remote cluster within 1 s of a manifest
+//! change, failback, the agents' metrics and readiness and the tunnel report `ctl
+//! status` shows, SIGKILL and restart of each agent under probes every 10 ms through
+//! the tunnel and the VIP without losing one, and `node-agent cleanup`.
 //!
 //! `CLUSTERMESH_KEEP=1` keeps the namespaces and processes for debugging.
 
@@ -17,13 +20,14 @@ use std::{
 };
 
 use e2e::{
-    agents::{Agent, Dump},
-    clusters::{Apiserver, path},
+    agents::{AGENT_METRICS_PORT, Agent, Dump, WG_PORT},
+    clusters::{API_PORT, Apiserver, METRICS_PORT, path},
     connect,
     manifests::VIP,
+    prober::Prober,
     processes::{Spawned, wireguard_go_pids},
     topology::{Topology, in_ns},
-    wait_until,
+    underlay, wait_until,
 };
 use node_agent::netns_testing::in_netns;
 
@@ -186,6 +190,15 @@ fn body() {
         "no recent handshake on node a: {handshakes:?}"
     );
 
+    // From here on, count what crosses a's underlay interface.
+    let pod_cidrs = [a.pod_cidr(), b.pod_cidr()];
+    underlay::install(
+        &a.node_ns,
+        &pod_cidrs,
+        &[API_PORT, METRICS_PORT, AGENT_METRICS_PORT],
+        WG_PORT,
+    );
+
     // 2. The VIP with local affinity answers from a's own backend.
     let mut timings = String::new();
     let local = streak(&a.client_ns, "a", Instant::now());
@@ -215,6 +228,102 @@ fn body() {
         "failback to a: {failback:?} after the manifest write"
     )
     .expect("write");
+
+    // 5. Each agent is ready, reports its dataplane in /metrics, and its tunnel report
+    //    reaches its apiserver's status.
+    for agent in &mut agents {
+        agent.wait_ready(SETTLE);
+    }
+    let metrics = agents[0].metrics();
+    for line in [
+        "clustermesh_agent_tunnel_peers{cluster=\"b\"} 1",
+        "clustermesh_agent_tunnel_peers_up 1",
+        "clustermesh_agent_routes 1",
+        "clustermesh_agent_services 1",
+        "clustermesh_agent_backends{cluster=\"a\"} 1",
+        "clustermesh_agent_apply_errors_total 0",
+        "clustermesh_agent_tunnel_handshake_age_seconds{cluster=\"b\",node=\"b-node1\"}",
+    ] {
+        assert!(
+            metrics.contains(line),
+            "agent a /metrics lacks {line:?}:\n{metrics}"
+        );
+    }
+    let reported = runtime.block_on(connect::node_tunnels(&ctl, "a", &a.node_name(), SETTLE));
+    assert_eq!(
+        (reported.expected, reported.up),
+        (1, 1),
+        "a's tunnel report"
+    );
+
+    // 6. SIGKILL and restart each agent while a's client probes b's pod through the
+    //    tunnel and the VIP every 10 ms: nothing is flushed, the device process is
+    //    adopted, so no request is lost.
+    let targets = [
+        format!("{}:8080:/who", b.backend_ip()),
+        format!("{VIP}:80:/who"),
+    ];
+    let mut prober = Prober::start(&a.client_ns, dir, "restart", &targets);
+    prober.wait_for(50, "probes flow before the restarts");
+    for (agent, c) in agents.iter_mut().zip([a, b]) {
+        let device = wireguard_go_pids(&agent.interface);
+        let restarted = Instant::now();
+        let log = agent.kill_and_restart();
+        dump.logs
+            .push((format!("agent {} (restarted)", c.name), log));
+        agent.wait_ready(SETTLE);
+        writeln!(
+            timings,
+            "agent {} ready {:?} after SIGKILL",
+            c.name,
+            restarted.elapsed()
+        )
+        .expect("write");
+        assert_eq!(
+            wireguard_go_pids(&agent.interface),
+            device,
+            "the restarted agent {} must adopt its device process, not replace it",
+            c.name
+        );
+        prober.wait_for(100, "probes flow after the restart");
+    }
+    let results = prober.finish();
+    for (target, result) in &results {
+        writeln!(
+            timings,
+            "probes to {target} across both restarts: {} ok, {} failed",
+            result.ok,
+            result.failed.len()
+        )
+        .expect("write");
+        assert!(
+            result.failed.is_empty(),
+            "{target}: {} of {} requests lost across the restarts: {:?}",
+            result.failed.len(),
+            result.ok + result.failed.len() as u64,
+            result.failed
+        );
+        assert!(result.ok >= 200, "{target}: only {} probes", result.ok);
+    }
+    assert_eq!(results.len(), 2, "{results:?}");
+
+    // 7. Pod traffic crossed a's underlay only as WireGuard UDP.
+    let (pod_addressed, other_tcp, wireguard) = underlay::read(&a.node_ns);
+    writeln!(
+        timings,
+        "a's underlay: {wireguard} WireGuard packets, {pod_addressed} pod-addressed, {other_tcp} other TCP"
+    )
+    .expect("write");
+    assert_eq!(pod_addressed, 0, "pod-addressed packets on the underlay");
+    assert_eq!(
+        other_tcp, 0,
+        "TCP other than the control plane on the underlay"
+    );
+    assert!(
+        wireguard > 400,
+        "only {wireguard} WireGuard packets for the probes"
+    );
+    underlay::remove(&a.node_ns);
     std::fs::write(report_path(&topo.hub), &timings).expect("write the timings");
 
     // Stop everything by PID, then clean each node up.

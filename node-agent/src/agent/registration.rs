@@ -5,8 +5,11 @@
 use std::time::Duration;
 
 use clustermesh_proto::pb;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, transport::Channel};
+
+use crate::observability::{Condition, Health};
 
 const RETRY_MIN: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -15,6 +18,9 @@ pub(super) struct Registration {
     pub client: Channel,
     pub node: String,
     pub wireguard: pb::WireGuard,
+    /// The reconciler's latest tunnel report, sent with every heartbeat.
+    pub tunnels: watch::Receiver<Option<pb::TunnelReport>>,
+    pub health: Health,
 }
 
 impl Registration {
@@ -47,16 +53,18 @@ impl Registration {
                 }
             };
             retry = RETRY_MIN;
+            self.health.set(Condition::Registered, true);
             tracing::info!(
                 lease = lease.lease_id,
                 ttl_ms = lease.ttl_ms,
                 "node registered"
             );
             let interval = Duration::from_millis(lease.heartbeat_interval_ms.max(100));
-            if self
+            let stopped = self
                 .heartbeat(&mut client, lease.lease_id, interval, &shutdown)
-                .await
-            {
+                .await;
+            self.health.set(Condition::Registered, false);
+            if stopped {
                 return Ok(());
             }
         }
@@ -80,7 +88,7 @@ impl Registration {
             let request = pb::HeartbeatRequest {
                 node_name: self.node.clone(),
                 lease_id,
-                tunnels: None,
+                tunnels: *self.tunnels.borrow(),
             };
             match client.heartbeat(request).await {
                 Ok(_) => {}

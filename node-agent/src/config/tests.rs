@@ -29,6 +29,7 @@ fn args(dir: &Path, role: Role, name: &str) -> RunArgs {
         wg_port: 51820,
         underlay_address: Some("192.0.2.1".parse().expect("ip")),
         keepalive: 0,
+        metrics_listen: None,
     }
 }
 

@@ -35,26 +35,6 @@ impl WireGuardTunnels {
         Self { interface, backend }
     }
 
-    /// Time since each peer's latest handshake (`None`: never), for metrics.
-    pub async fn handshake_ages(
-        &self,
-    ) -> Result<BTreeMap<WireGuardKey, Option<Duration>>, ExecError> {
-        let device = self.device("reading handshakes").await?;
-        let now = SystemTime::now();
-        Ok(device
-            .peers
-            .iter()
-            .map(|p| {
-                let age = p
-                    .stats
-                    .last_handshake_time
-                    // A clock step backwards would make it "in the future": call that 0.
-                    .map(|t| now.duration_since(t).unwrap_or_default());
-                (WireGuardKey::new(p.config.public_key.0), age)
-            })
-            .collect())
-    }
-
     async fn device(&self, what: &str) -> Result<Device, ExecError> {
         let (interface, backend) = (self.interface, self.backend);
         let device = spawn_blocking(move || Device::get(&interface, backend))
@@ -146,5 +126,22 @@ impl Tunnels for WireGuardTunnels {
     async fn remove_peer(&self, key: &WireGuardKey) -> Result<(), ExecError> {
         let update = DeviceUpdate::new().remove_peer_by_key(&Key(*key.as_bytes()));
         self.apply(&format!("removing peer {key}"), update).await
+    }
+
+    async fn handshake_ages(&self) -> Result<BTreeMap<WireGuardKey, Option<Duration>>, ExecError> {
+        let device = self.device("reading handshakes").await?;
+        let now = SystemTime::now();
+        Ok(device
+            .peers
+            .iter()
+            .map(|p| {
+                let age = p
+                    .stats
+                    .last_handshake_time
+                    // A clock step backwards would make it "in the future": call that 0.
+                    .map(|t| now.duration_since(t).unwrap_or_default());
+                (WireGuardKey::new(p.config.public_key.0), age)
+            })
+            .collect())
     }
 }

@@ -8,12 +8,15 @@ use std::{
 };
 
 use super::{
-    clusters::{Apiserver, path},
+    clusters::{Apiserver, http_get, path},
     processes::Spawned,
     topology::Cluster,
+    wait_until,
 };
 
 pub const WG_PORT: &str = "51820";
+/// Each agent's `/metrics`, `/healthz`, `/readyz`, on its node's underlay address.
+pub const AGENT_METRICS_PORT: u16 = 9962;
 
 pub fn agent_bin() -> &'static str {
     env!("CARGO_BIN_EXE_node-agent")
@@ -24,6 +27,11 @@ pub struct Agent {
     pub node_ns: String,
     pub interface: String,
     pub process: Spawned,
+    /// `host:port` of its metrics listener.
+    pub metrics_addr: String,
+    args: Vec<String>,
+    log: PathBuf,
+    starts: u32,
     cleaned: bool,
 }
 
@@ -39,8 +47,8 @@ impl Agent {
             c.node_name(),
             c.underlay_ip(),
         );
+        let metrics_addr = format!("{ip}:{AGENT_METRICS_PORT}");
         let args = [
-            agent_bin(),
             "run",
             "--node-name",
             &node,
@@ -62,21 +70,49 @@ impl Agent {
             WG_PORT,
             "--underlay-address",
             &ip,
+            "--metrics-listen",
+            &metrics_addr,
         ];
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let log = dir.join(format!("agent-{}.log", c.name));
-        let process = Spawned::start(
-            &format!("agent {}", c.name),
-            &c.node_ns,
-            &args,
-            &[("RUST_LOG", "info")],
-            &log,
-        );
+        let process = spawn(&c.node_ns, &args, &log);
         Self {
             node_ns: c.node_ns.clone(),
             interface: interface.to_owned(),
             process,
+            metrics_addr,
+            args,
+            log,
+            starts: 1,
             cleaned: false,
         }
+    }
+
+    /// SIGKILL, then the same command again; returns the new log file.
+    pub fn kill_and_restart(&mut self) -> PathBuf {
+        self.process.kill();
+        self.starts += 1;
+        let log = self.log.with_extension(format!("{}.log", self.starts));
+        self.process = spawn(&self.node_ns, &self.args, &log);
+        log
+    }
+
+    /// Waits for `/readyz` to answer 200.
+    pub fn wait_ready(&mut self, within: Duration) {
+        let addr = self.metrics_addr.clone();
+        wait_until(within, Duration::from_millis(20), "agent ready", || {
+            self.process.assert_running();
+            http_get(&addr, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+        });
+    }
+
+    /// The `/metrics` body.
+    pub fn metrics(&self) -> String {
+        let response = http_get(&self.metrics_addr, "/metrics").expect("agent /metrics answers");
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or(response)
     }
 
     /// `node-agent cleanup` inside the node namespace.
@@ -95,6 +131,19 @@ impl Agent {
             .output()
             .expect("node-agent cleanup runs")
     }
+}
+
+fn spawn(node_ns: &str, args: &[String], log: &Path) -> Spawned {
+    let args: Vec<&str> = std::iter::once(agent_bin())
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    Spawned::start(
+        &format!("agent in {node_ns}"),
+        node_ns,
+        &args,
+        &[("RUST_LOG", "info")],
+        log,
+    )
 }
 
 impl Drop for Agent {

@@ -162,7 +162,7 @@ fn tool(bin: &Path, args: &[&str]) {
 }
 
 /// A plain HTTP/1.1 GET; `None` while nothing answers.
-fn http_get(addr: &str, path: &str) -> Option<String> {
+pub fn http_get(addr: &str, path: &str) -> Option<String> {
     let mut stream =
         TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(1)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;

@@ -102,3 +102,43 @@ async fn one_way(
         .await?;
     Ok(())
 }
+
+/// The tunnel report `node` of context `cluster` last sent, as its apiserver's status
+/// shows it, once there is one with every expected peer up.
+pub async fn node_tunnels(
+    ctl_config: &Path,
+    cluster: &str,
+    node: &str,
+    within: Duration,
+) -> pb::TunnelReport {
+    let config = ClientConfig::load(ctl_config).expect("ctl config written by init");
+    let endpoint = config
+        .context(Some(cluster))
+        .expect("context written by init")
+        .endpoint()
+        .expect("endpoint");
+    let mut admin = pb::admin_client::AdminClient::new(endpoint.connect().await.expect("admin"));
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let status = admin
+            .get_status(pb::GetStatusRequest {})
+            .await
+            .expect("status")
+            .into_inner();
+        let report = status
+            .nodes
+            .iter()
+            .find(|n| n.name == node)
+            .and_then(|n| n.tunnels);
+        match report {
+            Some(r) if r.expected > 0 && r.up == r.expected => return r,
+            _ if tokio::time::Instant::now() >= deadline => {
+                panic!(
+                    "{cluster}/{node}: no complete tunnel report: {:?}",
+                    status.nodes
+                )
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}

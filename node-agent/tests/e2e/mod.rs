@@ -6,8 +6,10 @@ pub mod agents;
 pub mod clusters;
 pub mod connect;
 pub mod manifests;
+pub mod prober;
 pub mod processes;
 pub mod topology;
+pub mod underlay;
 
 use std::time::{Duration, Instant};
 

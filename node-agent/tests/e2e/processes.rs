@@ -52,6 +52,29 @@ impl Spawned {
         std::fs::read_to_string(&self.log).unwrap_or_else(|e| format!("<unreadable: {e}>"))
     }
 
+    /// SIGKILL by PID, and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal("-KILL", child.id());
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits up to `within` for the process to exit by itself; SIGKILL after it.
+    pub fn wait(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            let child = self.child.as_mut()?;
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        None
+    }
+
     /// SIGTERM by PID, then waits up to `grace` (SIGKILL after it). `None` if it had to
     /// be killed.
     pub fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
