@@ -10,9 +10,10 @@ CARGO ?= cargo
 #  - wireguard-go, wireguard-tools: the userspace WireGuard device (this kernel has no
 #    WireGuard module) and `wg`, to check tunnels from the outside;
 #  - iproute2: `ip netns`, for the tests that build hosts out of network namespaces;
-#  - iperf3: tunnel throughput in `make bench`.
+#  - iperf3: tunnel throughput in `make bench`;
+#  - python3, curl: the pods' HTTP servers, probers and clients in the e2e tests.
 DEBIAN_PACKAGES := etcd-server protobuf-compiler libprotobuf-dev nftables wireguard-go \
-	wireguard-tools iproute2 iperf3
+	wireguard-tools iproute2 iperf3 python3 curl
 
 .PHONY: all deps test lint fmt demo bench
 
@@ -47,11 +48,14 @@ test: deps lint
 fmt:
 	$(CARGO) fmt --all
 
-## bench: store micro-benchmarks for every backend (results in bench/results/), then
-##        the manifest-change-to-peer-store latency over 200 changes
+## bench: store micro-benchmarks for every backend (results in bench/results/), the
+##        manifest-change-to-peer-store latency over 200 changes, and (as root) the
+##        dataplane: remote manifest change to nft rule, iperf3 through the tunnel
 bench: deps
 	$(CARGO) bench -p clustermesh-apiserver --bench store
 	$(CARGO) bench -p clustermesh-apiserver --bench sync_latency
+	$(CARGO) build --release -p clustermesh-apiserver
+	$(CARGO) bench -p node-agent --bench dataplane
 
 ## demo: the multicloud tour (three clouds in network namespaces)
 demo:

@@ -42,8 +42,10 @@ pub struct RunArgs {
     /// The address peers reach this node's WireGuard port on.
     #[arg(long, env = "CLUSTERMESH_UNDERLAY_ADDRESS")]
     pub underlay_address: Option<IpAddr>,
-    /// WireGuard persistent keepalive, in seconds; 0 disables it.
-    #[arg(long, env = "CLUSTERMESH_KEEPALIVE", default_value_t = 0)]
+    /// WireGuard persistent keepalive, in seconds; 0 disables it. On by default: nodes
+    /// in different clouds are often behind NAT, and it keeps handshakes fresh, which
+    /// is what the tunnel report counts as up.
+    #[arg(long, env = "CLUSTERMESH_KEEPALIVE", default_value_t = 25)]
     pub keepalive: u64,
     /// Serve `/metrics`, `/healthz` and `/readyz` here (e.g. `0.0.0.0:9962`); off when
     /// unset.

@@ -55,31 +55,75 @@ impl Drop for Netns {
 /// Runs `body` inside a fresh namespace prepared by `setup`. `test` is the test's full
 /// path as the harness names it (e.g. `routes::tests::adds_and_removes`).
 pub fn in_netns(test: &str, setup: impl FnOnce(&Netns), body: impl FnOnce()) {
-    if std::env::var(CHILD_ENV).as_deref() == Ok(test) {
-        body();
+    let harness_args = ["--exact", test, "--nocapture", "--test-threads=1"];
+    let Some(child) = run_child(test, &harness_args, setup, body) else {
         return;
+    };
+    let stdout = String::from_utf8_lossy(&child.output.stdout);
+    let stderr = String::from_utf8_lossy(&child.output.stderr);
+    assert!(
+        child.output.status.success() && stdout.contains("1 passed"),
+        "{test} failed inside {}:\n{stdout}\n{stderr}",
+        child.namespace
+    );
+}
+
+/// [`in_netns`] for a program without the test harness (a benchmark): the copy inside
+/// the namespace runs `body` with inherited output; returns whether it succeeded.
+pub fn in_netns_program(name: &str, setup: impl FnOnce(&Netns), body: impl FnOnce()) -> bool {
+    match run_child(name, &[], setup, body) {
+        Some(child) => child.output.status.success(),
+        None => true,
+    }
+}
+
+struct Child {
+    namespace: String,
+    output: Output,
+}
+
+/// In the parent: sets up a namespace and re-runs this binary inside it with `args`.
+/// In that copy: runs `body` and returns `None`.
+fn run_child(
+    name: &str,
+    args: &[&str],
+    setup: impl FnOnce(&Netns),
+    body: impl FnOnce(),
+) -> Option<Child> {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
+        body();
+        return None;
     }
     assert!(
         is_root(),
-        "{test} needs root to create network namespaces; run the tests as root"
+        "{name} needs root to create network namespaces; run it as root"
     );
     let ns = Netns::new("na");
     setup(&ns);
-    let exe = std::env::current_exe().expect("own test binary");
-    let output = Command::new("ip")
+    let exe = std::env::current_exe().expect("own binary");
+    let mut command = Command::new("ip");
+    command
         .args(["netns", "exec", &ns.name])
         .arg(exe)
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, test)
-        .output()
-        .expect("runs the test inside the namespace");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "{test} failed inside {}:\n{stdout}\n{stderr}",
-        ns.name
-    );
+        .args(args)
+        .env(CHILD_ENV, name);
+    // A program shows its own output as it goes; a test's is kept for the failure.
+    let output = if args.is_empty() {
+        let status = command.status().expect("runs inside the namespace");
+        Output {
+            status,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    } else {
+        command
+            .output()
+            .expect("runs the test inside the namespace")
+    };
+    Some(Child {
+        namespace: ns.name.clone(),
+        output,
+    })
 }
 
 fn is_root() -> bool {

@@ -1,0 +1,284 @@
+//! Dataplane figures on the two-cluster namespace topology of the end-to-end test, with
+//! the real binaries:
+//! 1. **rule latency**: a backend's readiness flipped in cluster b's manifests, until
+//!    the nft change on cluster a's node (seen by `nft monitor` there), over the whole
+//!    path: source → export → store → peer import → a's store → agent → nft;
+//! 2. **tunnel throughput**: iperf3 from a's client pod to b's pod through the
+//!    agent-configured wireguard-go, then through the same program configured by hand
+//!    with `wg` and `ip route` after `node-agent cleanup`.
+//!
+//! Run as root: `cargo bench -p node-agent --bench dataplane` (`make bench` runs it).
+
+#[path = "../tests/e2e/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod e2e;
+
+use std::{
+    io::{BufRead as _, BufReader},
+    path::Path,
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use e2e::{
+    agents::{Agent, WG_PORT},
+    clusters::{Apiserver, path},
+    connect,
+    processes::Spawned,
+    topology::{Cluster, Topology, in_ns},
+    wait_until,
+};
+use node_agent::netns_testing::in_netns_program;
+
+const NAME: &str = "bench_dataplane";
+/// Readiness flips measured (plus one warm-up).
+const CHANGES: usize = 100;
+/// A transaction's monitor lines arrive together; this much silence ends one.
+const QUIET: Duration = Duration::from_millis(150);
+const IPERF_RUNS: usize = 2;
+/// Agent-configured and hand-configured phases, alternated.
+const ROUNDS: usize = 2;
+const IPERF_SECONDS: &str = "4";
+
+fn main() {
+    let mut namespaces = Vec::new();
+    let ok = in_netns_program(NAME, |hub| namespaces = Topology::build(hub).1, body);
+    drop(namespaces);
+    if !ok {
+        eprintln!("{NAME} failed");
+        std::process::exit(1);
+    }
+}
+
+fn body() {
+    let topo = Topology::current();
+    let (a, b) = (&topo.a, &topo.b);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let ctl = dir.join("ctl.yaml");
+    // No affinity: a's VIP balances over both clusters, so b's backend is in a's rules.
+    let mut api_a = Apiserver::start(a, dir, &ctl, false);
+    let mut api_b = Apiserver::start(b, dir, &ctl, false);
+    api_a.wait_ready(a);
+    api_b.wait_ready(b);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(connect::connect(&ctl, "a", "b"));
+    let iface = |c: &Cluster| format!("cmw{}{}", std::process::id(), c.name);
+    let start_agents = || -> Vec<Agent> {
+        let mut agents: Vec<Agent> = [(a, &api_a), (b, &api_b)]
+            .into_iter()
+            .map(|(c, api)| Agent::start(c, api, dir, &iface(c)))
+            .collect();
+        for agent in &mut agents {
+            agent.wait_ready(Duration::from_secs(30));
+        }
+        agents
+    };
+    let mut agents = start_agents();
+    rule_latency(a, b, &api_b);
+
+    // Alternated, so that drift in the machine's load does not favour either side.
+    let (mut by_agent, mut by_hand) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        if round > 0 {
+            agents = start_agents();
+        }
+        by_agent.extend(throughput(a, b, dir, "agent-configured"));
+        for agent in &mut agents {
+            agent.process.stop(Duration::from_secs(10));
+            let out = agent.cleanup();
+            assert!(out.status.success(), "cleanup failed");
+        }
+        let hand = HandTunnels::start(a, b, dir);
+        by_hand.extend(throughput(a, b, dir, "configured by hand with wg"));
+        drop(hand);
+    }
+    let (agent_bps, hand_bps) = (median(&mut by_agent), median(&mut by_hand));
+    println!(
+        "tunnel throughput (median of {} runs each): agent-configured {:.0} Mbit/s, by hand {:.0} Mbit/s, ratio {:.3}",
+        by_agent.len(),
+        agent_bps / 1e6,
+        hand_bps / 1e6,
+        agent_bps / hand_bps
+    );
+    api_a.process.stop(Duration::from_secs(20));
+    api_b.process.stop(Duration::from_secs(20));
+}
+
+/// Flips b's backend readiness `CHANGES` times; each time, the delay until a's node
+/// shows the first nft change.
+fn rule_latency(a: &Cluster, b: &Cluster, api_b: &Apiserver) {
+    let mut monitor = Command::new("ip")
+        .args(["netns", "exec", &a.node_ns, "nft", "monitor"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nft monitor runs");
+    let stdout = monitor.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel::<Instant>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if line.is_err() || tx.send(Instant::now()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut delays = Vec::with_capacity(CHANGES);
+    for i in 0..=CHANGES {
+        let ready = i % 2 == 1;
+        let written = Instant::now();
+        api_b.set_backend_ready(b, ready, false);
+        let first = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a's nft rules change within 10 s of b's manifest write");
+        while rx.recv_timeout(QUIET).is_ok() {}
+        if i > 0 {
+            delays.push(first.duration_since(written));
+        }
+    }
+    let _ = Command::new("kill").arg(monitor.id().to_string()).status();
+    let _ = monitor.wait();
+    let _ = reader.join();
+    delays.sort();
+    let at = |q: f64| delays[((delays.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "rule latency (b's manifest → a's nft), {} changes: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        delays.len(),
+        ms(at(0.5)),
+        ms(at(0.99)),
+        ms(at(1.0))
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(runs: &mut [f64]) -> f64 {
+    runs.sort_by(f64::total_cmp);
+    runs[runs.len() / 2]
+}
+
+/// Received bits/s of `IPERF_RUNS` iperf3 runs from a's client to b's pod.
+fn throughput(a: &Cluster, b: &Cluster, dir: &Path, what: &str) -> Vec<f64> {
+    let server_ip = b.backend_ip();
+    let _server = Spawned::start(
+        "iperf3 server",
+        &b.web_ns,
+        &["iperf3", "-s", "-B", &server_ip],
+        &[],
+        &dir.join("iperf3-server.log"),
+    );
+    let mut runs = Vec::new();
+    for _ in 0..IPERF_RUNS {
+        let mut result = None;
+        wait_until(
+            Duration::from_secs(20),
+            Duration::from_millis(100),
+            "iperf3 completes a run",
+            || {
+                let out = Command::new("ip")
+                    .args(["netns", "exec", &a.client_ns, "iperf3", "-c", &server_ip])
+                    .args(["-t", IPERF_SECONDS, "-J"])
+                    .output()
+                    .expect("iperf3 runs");
+                let json: serde_json::Value =
+                    serde_json::from_slice(&out.stdout).unwrap_or_default();
+                result = json["end"]["sum_received"]["bits_per_second"].as_f64();
+                result.is_some()
+            },
+        );
+        runs.push(result.expect("measured"));
+    }
+    println!(
+        "iperf3 {what}: {:?} Mbit/s",
+        runs.iter().map(|r| (r / 1e6).round()).collect::<Vec<_>>()
+    );
+    runs
+}
+
+/// wireguard-go on both nodes, configured with `wg` and `ip` only.
+struct HandTunnels {
+    _devices: Vec<Spawned>,
+}
+
+impl HandTunnels {
+    fn start(a: &Cluster, b: &Cluster, dir: &Path) -> Self {
+        let iface = |c: &Cluster| format!("cmh{}{}", std::process::id(), c.name);
+        let key = |c: &Cluster| {
+            let private = dir.join(format!("hand-{}.key", c.name));
+            let out = Command::new("wg")
+                .arg("genkey")
+                .output()
+                .expect("wg genkey");
+            std::fs::write(&private, &out.stdout).expect("write key");
+            let mut pubkey = Command::new("wg")
+                .arg("pubkey")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("wg pubkey");
+            use std::io::Write as _;
+            pubkey
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(&out.stdout)
+                .expect("feed wg pubkey");
+            let public = pubkey.wait_with_output().expect("wg pubkey output");
+            (
+                private,
+                String::from_utf8_lossy(&public.stdout).trim().to_owned(),
+            )
+        };
+        let (key_a, key_b) = (key(a), key(b));
+        let mut devices = Vec::new();
+        for (me, other, mine, theirs) in [(a, b, &key_a, &key_b), (b, a, &key_b, &key_a)] {
+            let name = iface(me);
+            devices.push(Spawned::start(
+                "wireguard-go by hand",
+                &me.node_ns,
+                &["wireguard-go", "-f", &name],
+                &[],
+                &dir.join(format!("hand-wg-{}.log", me.name)),
+            ));
+            let socket = format!("/var/run/wireguard/{name}.sock");
+            wait_until(
+                Duration::from_secs(10),
+                Duration::from_millis(20),
+                "wireguard-go socket",
+                || Path::new(&socket).exists(),
+            );
+            let endpoint = format!("{}:{WG_PORT}", other.underlay_ip());
+            let private = path(&mine.0);
+            in_ns(
+                &me.node_ns,
+                &[
+                    "wg",
+                    "set",
+                    &name,
+                    "listen-port",
+                    WG_PORT,
+                    "private-key",
+                    &private,
+                    "peer",
+                    &theirs.1,
+                    "endpoint",
+                    &endpoint,
+                    "allowed-ips",
+                    &other.pod_cidr(),
+                ],
+            );
+            in_ns(&me.node_ns, &["ip", "link", "set", &name, "up"]);
+            in_ns(
+                &me.node_ns,
+                &["ip", "route", "add", &other.pod_cidr(), "dev", &name],
+            );
+        }
+        Self { _devices: devices }
+    }
+}
