@@ -7,6 +7,7 @@ const PROTOS: &[&str] = &[
     "proto/clustermesh/v1/events.proto",
     "proto/clustermesh/v1/mesh.proto",
     "proto/clustermesh/v1/peer.proto",
+    "proto/clustermesh/v1/drill.proto",
     "proto/clustermesh/v1/admin.proto",
     "proto/clustermesh/v1/raft.proto",
 ];

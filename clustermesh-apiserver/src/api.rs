@@ -2,6 +2,7 @@
 //! certificate: `Mesh` for agents, `PeerExport` for peers, `Admin` for `ctl`.
 
 mod admin;
+mod drill;
 mod errors;
 mod mesh;
 mod peer;
@@ -14,6 +15,7 @@ use clustermesh_proto::{Cluster, ClusterName, Record, RecordKind, kind_prefix};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::drill::{Faults, ProbeHub};
 use crate::exporter::ExportStatus;
 use crate::import::PeerRegistry;
 use crate::observability::Metrics;
@@ -64,6 +66,10 @@ pub struct ApiContext {
     /// Last heartbeat (or registration) per node, for status; kept in memory only,
     /// since the lease in the store is what decides whether a node is alive.
     pub heartbeats: Arc<std::sync::Mutex<std::collections::BTreeMap<String, NodeHeartbeat>>>,
+    /// Drill faults in force in this cluster.
+    pub faults: Faults,
+    /// Probe runs between `ctl` and this cluster's agents.
+    pub probes: ProbeHub,
     pub shutdown: CancellationToken,
 }
 
@@ -89,7 +95,11 @@ impl ApiContext {
 
     /// A registration keeps the node's last tunnel report; a heartbeat replaces it
     /// when it carries one.
-    pub(crate) fn record_heartbeat(&self, node: &str, tunnels: Option<clustermesh_proto::pb::TunnelReport>) {
+    pub(crate) fn record_heartbeat(
+        &self,
+        node: &str,
+        tunnels: Option<clustermesh_proto::pb::TunnelReport>,
+    ) {
         let at_unix_ms = crate::clock::now_ms();
         let mut heartbeats = self
             .heartbeats

@@ -16,6 +16,7 @@ use clustermesh_proto::{Cluster, RecordKind};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::drill::FaultSet;
 use crate::export::IdentityAllocator;
 use crate::source::SourceState;
 use crate::store::{Revision, Store};
@@ -70,6 +71,9 @@ pub struct Exporter {
     allocator: IdentityAllocator,
     source: watch::Receiver<SourceState>,
     status: watch::Sender<ExportStatus>,
+    /// Drill faults: a service whose backends are withdrawn is exported with every
+    /// backend not ready.
+    faults: watch::Receiver<FaultSet>,
 }
 
 impl Exporter {
@@ -90,8 +94,15 @@ impl Exporter {
             allocator,
             source,
             status,
+            faults: watch::channel(FaultSet::default()).1,
         };
         (exporter, rx)
+    }
+
+    /// Follows drill faults (see [`crate::drill`]).
+    pub fn with_faults(mut self, faults: watch::Receiver<FaultSet>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// Exports until `shutdown`. Store errors are retried with backoff and shown in the

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod data_dir;
+pub mod drill;
 pub mod export;
 pub mod exporter;
 pub mod feed;

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::api::{AdminApi, ApiContext, ApiTimings, MAX_REQUEST_BYTES, MeshApi, PeerExportApi};
+use crate::drill::{Faults, ProbeHub};
 use crate::exporter::{ExportStatus, Exporter, ExporterConfig};
 use crate::feed;
 use crate::import::{ImportTimings, PeerFiles, PeerRegistry};
@@ -96,11 +97,13 @@ impl Apiserver {
         for condition in observe::CONDITIONS {
             reporter.register(condition);
         }
+        let faults = Faults::default();
         let (exporter, export) = Exporter::new(
             store.clone(),
             ExporterConfig::new(cluster.clone()),
             source.clone(),
         );
+        let exporter = exporter.with_faults(faults.subscribe());
         let (own_tx, own) = watch::channel(cluster.clone());
         let peers = PeerRegistry::start(
             store.clone(),
@@ -122,12 +125,19 @@ impl Apiserver {
             metrics: metrics.clone(),
             timings: api,
             heartbeats: Arc::default(),
+            faults: faults.clone(),
+            probes: ProbeHub::default(),
             shutdown: shutdown.clone(),
         };
 
         let mut tasks = JoinSet::new();
         let grpc = grpc(ctx, server_tls, listener, shutdown.clone())?;
         spawn(&mut tasks, "grpc", grpc);
+        let expiring = faults.expire(shutdown.clone());
+        spawn(&mut tasks, "drill faults", async move {
+            expiring.await;
+            Ok(())
+        });
         let exporting = exporter.run(shutdown.clone());
         spawn(&mut tasks, "exporter", async move {
             exporting.await;

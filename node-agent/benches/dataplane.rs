@@ -10,7 +10,6 @@
 //! Run as root: `cargo bench -p node-agent --bench dataplane` (`make bench` runs it).
 
 #[path = "../tests/e2e/mod.rs"]
-#[allow(dead_code, unused_imports)]
 mod e2e;
 
 use std::{

@@ -3,6 +3,7 @@
 //! [`RESYNC`] anyway, to repair drift). One shutdown token ends every task.
 
 mod client;
+mod probes;
 mod reconciler;
 mod registration;
 mod watcher;
@@ -48,12 +49,12 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         .context("WireGuard device")?;
     let routes = NetlinkRoutes::new(&config.interface).context("routes")?;
     routes.observe().await.context("reading routes")?;
-    let services = NftServices::new();
+    let services = Arc::new(NftServices::new());
     services.preflight().await.context("nftables")?;
     let dataplane = Dataplane {
         tunnels: Arc::new(device.tunnels()),
         routes: Arc::new(routes),
-        services: Arc::new(services),
+        services: services.clone(),
     };
 
     let channel = client::connect(&config).await?;
@@ -88,6 +89,11 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         &mut tasks,
         "registration",
         registration.run(shutdown.clone()),
+    );
+    spawn(
+        &mut tasks,
+        "probes",
+        probes::serve(channel.clone(), services, shutdown.clone()),
     );
     spawn(
         &mut tasks,

@@ -16,6 +16,7 @@ pub mod nft;
 pub mod observability;
 pub mod plan;
 pub mod preflight;
+pub mod probe;
 pub mod reconcile;
 pub mod routes;
 pub mod view;

@@ -129,6 +129,16 @@ impl NftServices {
         Ok(self.listed().await?.counters())
     }
 
+    /// New connections sent to each cluster's backends of the service at `target`
+    /// (`vip:port`) since their chains were made: the nat chains see only a
+    /// connection's first packet, so packets count connections.
+    pub async fn connections_per_cluster(
+        &self,
+        target: SocketAddr,
+    ) -> Result<BTreeMap<String, u64>, ExecError> {
+        Ok(self.listed().await?.connections_per_cluster(target))
+    }
+
     /// Deletes the table and everything in it; absent already is fine.
     pub async fn cleanup(&self) -> Result<(), ExecError> {
         let _guard = self.apply_lock.lock().await;

@@ -7,7 +7,7 @@ use clustermesh_proto::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{ApiContext, errors, services, status};
+use super::{ApiContext, drill, errors, services, status};
 
 pub struct AdminApi {
     ctx: ApiContext,
@@ -138,6 +138,36 @@ impl pb::admin_server::Admin for AdminApi {
         Ok(Response::new(
             services::list(&self.ctx, &msg.namespace).await?,
         ))
+    }
+
+    type RunProbesStream = drill::ReportStream;
+
+    async fn run_probes(
+        &self,
+        request: Request<pb::RunProbesRequest>,
+    ) -> Result<Response<Self::RunProbesStream>, Status> {
+        admin(&request)?;
+        drill::run_probes(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn inject_fault(
+        &self,
+        request: Request<pb::InjectFaultRequest>,
+    ) -> Result<Response<pb::InjectFaultResponse>, Status> {
+        admin(&request)?;
+        drill::inject_fault(&self.ctx, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn clear_fault(
+        &self,
+        request: Request<pb::ClearFaultRequest>,
+    ) -> Result<Response<pb::ClearFaultResponse>, Status> {
+        admin(&request)?;
+        drill::clear_fault(&self.ctx, request.into_inner()).map(Response::new)
     }
 }
 

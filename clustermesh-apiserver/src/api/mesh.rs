@@ -8,9 +8,9 @@ use clustermesh_proto::{
     tls::{PeerIdentity, Role, authorize},
 };
 use futures::Stream;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
-use super::{ApiContext, errors};
+use super::{ApiContext, drill, errors};
 use crate::feed::{self, Resume, Scope};
 use crate::layout;
 use crate::store::{LeaseId, StoreError};
@@ -137,6 +137,22 @@ impl pb::mesh_server::Mesh for MeshApi {
             events,
             guard,
             clustermesh_proto::WatchEvent::into_mesh,
+        )))
+    }
+
+    type ProbesStream = drill::AssignmentStream;
+
+    async fn probes(
+        &self,
+        request: Request<Streaming<pb::ProbeReport>>,
+    ) -> Result<Response<Self::ProbesStream>, Status> {
+        let identity = authorize(&request, &[Role::Agent])?;
+        let node = DnsSubdomain::new(identity.name.as_str())
+            .map_err(|e| errors::invalid("agent certificate name", e))?;
+        Ok(Response::new(drill::probes(
+            &self.ctx,
+            node.as_str(),
+            request.into_inner(),
         )))
     }
 }

@@ -7,7 +7,7 @@ use clustermesh_proto::{
     pb,
     tls::{Role, authorize},
 };
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status};
 
 use super::{ApiContext, errors};
@@ -44,6 +44,13 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
                 self.ctx.cluster
             )));
         };
+        // A drill's cluster fault: peers see this cluster gone, as in a real outage.
+        if self.ctx.faults.current().cluster_cut() {
+            return Err(Status::unavailable(format!(
+                "cluster {} is cut from the mesh by a failover drill",
+                self.ctx.cluster
+            )));
+        }
         let msg = request.into_inner();
         let resume = Resume {
             revision: msg.resume_revision,
@@ -58,10 +65,11 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
             Some(self.ctx.timings.peer_heartbeat),
             admission,
         );
-        Ok(Response::new(super::response_stream(
-            events,
-            guard,
-            clustermesh_proto::WatchEvent::into_peer,
+        let stream =
+            super::response_stream(events, guard, clustermesh_proto::WatchEvent::into_peer);
+        let faults = self.ctx.faults.clone();
+        Ok(Response::new(Box::pin(
+            stream.take_until(async move { faults.cut().await }),
         )))
     }
 }

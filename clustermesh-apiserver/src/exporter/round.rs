@@ -12,6 +12,7 @@ use super::{
     identities::IdentityCache,
     registrations::{self, RegistrationWatch},
 };
+use crate::drill::{FaultSet, ServiceRef};
 use crate::export::{self, identities::in_use};
 use crate::layout::{self, KeyClass};
 use crate::report::error_chain;
@@ -83,6 +84,8 @@ impl Runner {
                     }
                 }
                 () = self.registrations.changed() => {}
+                // The sender lives as long as the apiserver; a closed one never fires.
+                Ok(()) = self.exporter.faults.changed() => {}
                 _ = gc.tick() => self.collect_identities().await,
             }
         }
@@ -100,7 +103,8 @@ impl Runner {
         self.identities
             .allocate(&self.exporter.allocator, &in_use(&state.objects))
             .await?;
-        let plan = plan(&self.identities, &cluster, &state.objects);
+        let mut plan = plan(&self.identities, &cluster, &state.objects);
+        withdraw_faulted(&mut plan, &self.exporter.faults.borrow_and_update());
         let (cluster, desired) = desired::build(&self.exporter.config.cluster, &plan, &registered);
 
         let current = match self.current.take() {
@@ -215,6 +219,26 @@ fn plan(
     objects: &crate::source::ClusterObjects,
 ) -> export::ExportPlan {
     export::plan(cluster, objects, &|set| identities.get(set))
+}
+
+/// A drill's backends fault: the service stays exported, with every backend not
+/// ready, exactly as if its pods had all failed their readiness probes.
+fn withdraw_faulted(plan: &mut export::ExportPlan, faults: &FaultSet) {
+    if faults.is_empty() {
+        return;
+    }
+    for service in &mut plan.services {
+        let target = ServiceRef {
+            namespace: service.namespace.to_string(),
+            name: service.name.to_string(),
+        };
+        if faults.withdraws(&target) {
+            for backend in &mut service.backends {
+                backend.ready = false;
+                backend.serving = false;
+            }
+        }
+    }
 }
 
 fn marker_value(

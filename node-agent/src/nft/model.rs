@@ -117,6 +117,34 @@ impl Listed {
         self.empty.get(frontend) == Some(comment)
     }
 
+    /// New connections DNATed to each cluster's backends of the frontends at `vip:port`,
+    /// by the cluster named in each backend chain's comment (`cluster/node`).
+    pub fn connections_per_cluster(&self, target: SocketAddr) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for (frontend, chain) in &self.elements {
+            if frontend.vip != target.ip() || frontend.port != target.port() {
+                continue;
+            }
+            let prefix = names::backend_prefix(chain);
+            for name in self.chains_with_prefix(&prefix) {
+                if let Some(
+                    [
+                        Rule::Dnat {
+                            counter: Some(c),
+                            comment: Some(comment),
+                            ..
+                        },
+                    ],
+                ) = self.chains.get(name).map(Vec::as_slice)
+                {
+                    let cluster = comment.split('/').next().unwrap_or(comment);
+                    *out.entry(cluster.to_owned()).or_default() += c.packets;
+                }
+            }
+        }
+        out
+    }
+
     /// Per-backend counters of every service, keyed by frontend and backend address.
     pub fn counters(&self) -> BTreeMap<(ServiceFrontend, SocketAddr), Counter> {
         let mut out = BTreeMap::new();

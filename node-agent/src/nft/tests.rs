@@ -140,6 +140,16 @@ fn parses_what_nft_lists() {
             ),
         ])
     );
+    // Backend chains are commented `cluster/node` (or `cluster`): a and b, 2 each.
+    assert_eq!(
+        listed.connections_per_cluster("10.96.0.10:80".parse().expect("addr")),
+        BTreeMap::from([("a".to_owned(), 2), ("b".to_owned(), 2)])
+    );
+    assert!(
+        listed
+            .connections_per_cluster("10.96.0.10:81".parse().expect("addr"))
+            .is_empty()
+    );
 }
 
 #[test]
