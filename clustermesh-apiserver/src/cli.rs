@@ -1,7 +1,7 @@
 //! The `clustermesh-apiserver` command line: `init` creates a cluster's data directory
 //! and ctl context, `issue-cert` issues agent and admin certificates, `run` serves.
 
-mod init;
+pub mod init;
 mod issue_cert;
 
 use std::io;

@@ -30,6 +30,14 @@ impl pb::admin_server::Admin for AdminApi {
         request: Request<pb::GetClusterInfoRequest>,
     ) -> Result<Response<pb::GetClusterInfoResponse>, Status> {
         admin(&request)?;
+        // Until then the pod CIDRs may still lack those taken from nodes, and `ctl
+        // connect` would check overlaps against a partial answer.
+        if !self.ctx.export.borrow().synced {
+            return Err(Status::unavailable(format!(
+                "cluster {} has not completed its first export yet; retry shortly",
+                self.ctx.cluster
+            )));
+        }
         Ok(Response::new(pb::GetClusterInfoResponse {
             cluster: Some(self.ctx.own.borrow().clone().into()),
             ca_pem: self.ctx.ca_pem.as_bytes().to_vec(),

@@ -49,7 +49,8 @@ pub struct InitArgs {
     pub ctl_config: Option<PathBuf>,
 }
 
-pub(super) fn run(args: InitArgs, out: &mut impl Write) -> anyhow::Result<()> {
+/// `init` with its summary written to `out` (tests pass a buffer).
+pub fn run(args: InitArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let ctl_path = match args.ctl_config {
         Some(path) => path,
         None => ClientConfig::default_path()?,
