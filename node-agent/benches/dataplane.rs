@@ -23,7 +23,7 @@ use std::{
 use e2e::{
     agents::{Agent, WG_PORT},
     clusters::{Apiserver, path},
-    connect,
+    connected_clusters,
     processes::Spawned,
     topology::{Cluster, Topology, in_ns},
     wait_until,
@@ -57,15 +57,7 @@ fn body() {
     let dir = tmp.path();
     let ctl = dir.join("ctl.yaml");
     // No affinity: a's VIP balances over both clusters, so b's backend is in a's rules.
-    let mut api_a = Apiserver::start(a, dir, &ctl, false);
-    let mut api_b = Apiserver::start(b, dir, &ctl, false);
-    api_a.wait_ready(a);
-    api_b.wait_ready(b);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(connect::connect(&ctl, "a", "b"));
+    let (mut api_a, mut api_b, _runtime) = connected_clusters(&topo, dir, &ctl, false);
     let iface = |c: &Cluster| format!("cmw{}{}", std::process::id(), c.name);
     let start_agents = || -> Vec<Agent> {
         let mut agents: Vec<Agent> = [(a, &api_a), (b, &api_b)]

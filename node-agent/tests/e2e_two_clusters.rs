@@ -21,8 +21,8 @@ use std::{
 
 use e2e::{
     agents::{AGENT_METRICS_PORT, Agent, Dump, WG_PORT},
-    clusters::{API_PORT, Apiserver, METRICS_PORT, path},
-    connect,
+    clusters::{API_PORT, METRICS_PORT, path},
+    connect, connected_clusters,
     manifests::VIP,
     prober::Prober,
     processes::{Spawned, wireguard_go_pids},
@@ -103,19 +103,11 @@ fn body() {
     let mut dump = Dump::default();
     let iface = |c: &str| format!("cmw{}{c}", std::process::id());
 
-    let mut api_a = Apiserver::start(a, dir, &ctl, true);
-    let mut api_b = Apiserver::start(b, dir, &ctl, false);
+    let (mut api_a, mut api_b, runtime) = connected_clusters(&topo, dir, &ctl, true);
     dump.logs
         .push(("apiserver a".into(), api_a.process.log.clone()));
     dump.logs
         .push(("apiserver b".into(), api_b.process.log.clone()));
-    api_a.wait_ready(a);
-    api_b.wait_ready(b);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(connect::connect(&ctl, "a", "b"));
 
     let mut webs = Vec::new();
     for c in [a, b] {

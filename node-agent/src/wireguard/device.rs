@@ -5,7 +5,7 @@ use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
 
 use tokio::task::spawn_blocking;
 use tracing::info;
-use wireguard_control::{Backend, DeviceUpdate, InterfaceName};
+use wireguard_control::{Backend, Device, DeviceUpdate, InterfaceName};
 
 use super::{
     NodeKeys, WireGuardError, WireGuardTunnels, link,
@@ -166,16 +166,33 @@ fn parse_interface(name: &str) -> Result<InterfaceName, WireGuardError> {
     name.parse().map_err(|e| invalid(format!("{e}")))
 }
 
-/// Sets our private key and listen port; peers are untouched.
+/// Sets our private key and listen port where they differ; peers are untouched. An
+/// adopted device already has both, and must not be told again: wireguard-go rebinds
+/// its UDP socket on every `listen_port` it is given, dropping packets in flight.
 async fn configure(
     interface: InterfaceName,
     backend: Backend,
     config: &DeviceConfig,
     keys: &NodeKeys,
 ) -> Result<(), WireGuardError> {
-    let update = DeviceUpdate::new()
-        .set_private_key(keys.private().clone())
-        .set_listen_port(config.listen_port);
+    // Unreadable (e.g. no kernel device yet) means everything is to be set.
+    let current = spawn_blocking(move || Device::get(&interface, backend))
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let mut update = DeviceUpdate::new();
+    let mut changes = 0;
+    if current.as_ref().and_then(|d| d.private_key.as_ref()) != Some(keys.private()) {
+        update = update.set_private_key(keys.private().clone());
+        changes += 1;
+    }
+    if current.as_ref().and_then(|d| d.listen_port) != Some(config.listen_port) {
+        update = update.set_listen_port(config.listen_port);
+        changes += 1;
+    }
+    if changes == 0 {
+        return Ok(());
+    }
     let result = spawn_blocking(move || update.apply(&interface, backend))
         .await
         .map_err(std::io::Error::other)

@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import time
+import traceback
 
 PERIOD = 0.01
 TIMEOUT = 1.0
@@ -58,4 +59,9 @@ def main():
     json.dump(results, sys.stdout)
 
 
-main()
+try:
+    main()
+except BaseException:
+    traceback.print_exc()
+    sys.stderr.flush()
+    sys.exit(2)

@@ -104,12 +104,20 @@ async fn programs_peers_is_adopted_and_cleans_up_body() {
     let ages = tunnels.handshake_ages().await.expect("handshakes");
     assert_eq!(ages.get(&k2), Some(&None), "never handshaked");
 
-    // A restarted agent adopts the running device: same process, peers kept. (`WgDevice`
-    // has no `Drop`: letting go of `device` leaves the device running.)
+    // A restarted agent adopts the running device: same process, peers kept, and the
+    // same UDP socket (wireguard-go rebinds on any `listen_port` it is given, which
+    // would drop packets in flight). (`WgDevice` has no `Drop`: letting go of `device`
+    // leaves the device running.)
+    let socket_before = udp_socket_inode(51820);
     let again = WgDevice::start(&config, &keys).await.expect("adopt");
     let adopted = again.process().expect("process");
     assert!(adopted.adopted);
     assert_eq!(adopted.pid, process.pid);
+    assert_eq!(
+        udp_socket_inode(51820),
+        socket_before,
+        "adopting rebound the device's UDP socket"
+    );
     let observed = again.tunnels().observe().await.expect("observe");
     assert!(observed[&k2].same_programming(&second));
 
@@ -172,4 +180,13 @@ async fn kernel_backend_body() {
         .await
         .expect("cleanup");
     assert!(!uapi::process_alive(process.pid));
+}
+
+/// The inode of the UDP socket bound to `port`, as `ss` shows it.
+fn udp_socket_inode(port: u16) -> String {
+    let out = sh(&["ss", "-Huanpe", "sport", "=", &format!(":{port}")]);
+    out.split_whitespace()
+        .find_map(|field| field.strip_prefix("ino:"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no UDP socket on port {port}: {out:?}"))
 }
