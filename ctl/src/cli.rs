@@ -1,5 +1,5 @@
 //! The command line: clap definitions and the entry point that turns arguments into
-//! an exit status. Usage errors exit 2, failures and unhealthy meshes 1.
+//! an exit status. Usage errors exit 2, failures, unhealthy meshes and failed drills 1.
 
 mod commands;
 
@@ -8,12 +8,13 @@ use std::{ffi::OsString, path::PathBuf, time::Duration};
 use clap::{Parser, Subcommand};
 
 use crate::{
+    drill::{FaultKind, parse_service},
     duration::parse_duration,
     error::{CtlError, EXIT_USAGE},
     output::{Format, Io},
 };
 
-/// Operate a clustermesh: contexts, connect, disconnect, status and services.
+/// Operate a clustermesh: contexts, connect, disconnect, status, services and drills.
 #[derive(Debug, Parser)]
 #[command(name = "ctl", version, propagate_version = true)]
 pub struct Cli {
@@ -50,6 +51,42 @@ pub enum Command {
     Status(StatusArgs),
     /// Global services with their backends per cluster, and which are selected.
     Services(ServicesArgs),
+    /// Disaster-recovery drills on real traffic.
+    #[command(subcommand)]
+    Drill(DrillCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Fault one cluster under probe traffic from the others; measure recovery and
+    /// failback. The fault is always restored, also on Ctrl-C or an error.
+    Failover(FailoverArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FailoverArgs {
+    /// The cluster to fault.
+    #[arg(long, value_name = "NAME")]
+    pub context: String,
+    /// The global service to drill.
+    #[arg(long, value_name = "NAMESPACE/NAME", value_parser = parse_service)]
+    pub service: (String, String),
+    /// What to break in that cluster.
+    #[arg(long, value_enum, default_value_t = FaultKind::Backends)]
+    pub fault: FaultKind,
+    /// The longest wait for recovery after the fault, and for failback after the
+    /// restore (at most 4m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Probes per second from each probing cluster (1 to 1000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rate: u32,
+    /// Give up starting the probes, or retrying the restore, after this long.
+    #[arg(long, default_value = "2m", value_parser = parse_duration, env = "CLUSTERMESH_TIMEOUT")]
+    pub timeout: Duration,
+    /// Also write the timeline as an SVG image to this file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ pub mod client;
 pub mod connect;
 pub mod contexts;
 pub mod disconnect;
+pub mod drill;
 pub mod duration;
 pub mod error;
 pub mod output;

@@ -9,9 +9,10 @@
 #   demo.sh exec CLOUD POD -- CMD   run CMD in a pod (echo, client) or node (node1, node2)
 #   demo.sh ctl ARGS...             run ctl against the demo (inside the hub namespace)
 #   demo.sh env                     the CLUSTERMESH_CONFIG export line, and how to use ctl
+#   demo.sh restart-apiserver CLOUD [--kill]   stop one apiserver (SIGTERM, or SIGKILL), start it again
 #
 # Runs as root. Settings: CLUSTERMESH_DEMO_PREFIX, CLUSTERMESH_DEMO_DIR,
-# CLUSTERMESH_BIN_DIR, CLUSTERMESH_CTL (see lib/common.sh).
+# CLUSTERMESH_BIN_DIR, CLUSTERMESH_CTL, CLUSTERMESH_DEMO_ECHO_NODE (see lib/common.sh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +29,7 @@ source "$HERE/lib/topology.sh"
 source "$HERE/lib/manifests.sh"
 
 usage() {
-	sed -n '5,11p' "$SELF" | sed 's/^# \{0,1\}//'
+	sed -n '5,12p' "$SELF" | sed 's/^# \{0,1\}//'
 }
 
 # --- state --------------------------------------------------------------------------
@@ -129,27 +130,35 @@ start_echo_pods() {
 	done
 }
 echo_answers() {
-	[[ $(http_body "$(node_ns "$1" 1)" "http://$(echo_ip "$1"):$ECHO_PORT/") == "echo-$1-1 in $1" ]]
+	[[ $(http_body "$(node_ns "$1" "$ECHO_NODE")" "http://$(echo_ip "$1"):$ECHO_PORT/") == "echo-$1-1 in $1" ]]
 }
 echo_hook_aws() { assert_running echo-aws; }
 echo_hook_gcp() { assert_running echo-gcp; }
 echo_hook_onprem() { assert_running echo-onprem; }
 
+# spawn_apiserver CLOUD: the cloud's apiserver on its node 1 (`up`, `restart-apiserver`).
+spawn_apiserver() {
+	local cloud=$1
+	spawn "apiserver-$cloud" "$(node_ns "$cloud" 1)" "$APISERVER_BIN" run \
+		--data-dir "$STATE/$cloud/data" \
+		--store raft \
+		--source "manifests:$STATE/$cloud/manifests" \
+		--listen "$(api_addr "$cloud")" \
+		--metrics-listen "$(api_metrics_addr "$cloud")"
+}
+
+# wait_apiserver_ready CLOUD: its /readyz answers 200 (from the hub).
+wait_apiserver_ready() {
+	local cloud=$1
+	WAIT_HOOK=apiservers_running wait_until "$WAIT_API" "apiserver $cloud /readyz" \
+		http_ok "$(hub_ns)" "http://$(api_metrics_addr "$cloud")/readyz"
+	ok "apiserver $cloud ready on $(api_addr "$cloud") (metrics $(api_metrics_addr "$cloud"))"
+}
+
 start_apiservers() {
 	local cloud
-	for cloud in "${CLOUDS[@]}"; do
-		spawn "apiserver-$cloud" "$(node_ns "$cloud" 1)" "$APISERVER_BIN" run \
-			--data-dir "$STATE/$cloud/data" \
-			--store raft \
-			--source "manifests:$STATE/$cloud/manifests" \
-			--listen "$(api_addr "$cloud")" \
-			--metrics-listen "$(api_metrics_addr "$cloud")"
-	done
-	for cloud in "${CLOUDS[@]}"; do
-		WAIT_HOOK=apiservers_running wait_until "$WAIT_API" "apiserver $cloud /readyz" \
-			http_ok "$(hub_ns)" "http://$(api_metrics_addr "$cloud")/readyz"
-		ok "apiserver $cloud ready on $(api_addr "$cloud") (metrics $(api_metrics_addr "$cloud"))"
-	done
+	for cloud in "${CLOUDS[@]}"; do spawn_apiserver "$cloud"; done
+	for cloud in "${CLOUDS[@]}"; do wait_apiserver_ready "$cloud"; done
 }
 apiservers_running() {
 	local cloud
@@ -428,6 +437,42 @@ cmd_ctl() {
 	exec ip netns exec "$(hub_ns)" "$CTL_BIN" --config "$STATE/ctl.yaml" "$@"
 }
 
+# --- restart-apiserver -------------------------------------------------------------
+
+# restart-apiserver CLOUD [--kill]: stops CLOUD's apiserver by its recorded PID (SIGTERM
+# and up to $WAIT_STOP s, or SIGKILL with --kill), starts it again with the same command
+# line and data dir (so the raft store is kept), and waits for its /readyz. The old log
+# is kept as logs/apiserver-CLOUD.log.N. Its peers and agents reconnect by themselves.
+cmd_restart_apiserver() {
+	(($# >= 1 && $# <= 2)) || die "usage: $SELF restart-apiserver CLOUD [--kill]"
+	require_root restart-apiserver
+	validate_settings
+	require_up
+	local cloud=$1 kill=${2:-} name pid log n=1
+	cloud_id "$cloud" >/dev/null
+	[[ -z $kill || $kill == --kill ]] || die "unknown option '$kill' (expected --kill)"
+	name=apiserver-$cloud
+	pid=$(recorded_pid "$name") || die "$name is not running (logs in $STATE/logs)"
+	APISERVER_BIN=$(marker_get bin_dir)/clustermesh-apiserver
+	[[ -x $APISERVER_BIN ]] || die "$APISERVER_BIN (recorded by \`up\`) is missing"
+	export RUST_LOG=${RUST_LOG:-info}
+	if [[ -n $kill ]]; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait_until "$WAIT_STOP" "$name (PID $pid) exits after SIGKILL" not_alive "$pid"
+		info "killed $name (PID $pid)"
+	else
+		stop_pid "$pid" "$name"
+		info "stopped $name (PID $pid)"
+	fi
+	rm -f "$STATE/pids/$name.pid"
+	log=$STATE/logs/$name.log
+	while [[ -e $log.$n ]]; do n=$((n + 1)); done
+	if [[ -e $log ]]; then mv -f "$log" "$log.$n"; fi
+	spawn_apiserver "$cloud"
+	wait_apiserver_ready "$cloud"
+}
+not_alive() { ! pid_alive "$1"; }
+
 # --- the tour -----------------------------------------------------------------------
 
 TOUR_REQUESTS=6
@@ -495,10 +540,11 @@ cmd_tour() {
 		vip_round "$cloud" || failed=1
 	done
 
-	# Failover drill: the `ctl drill failover` step goes here (added by its owner, not
-	# faked here); number it 6 and down 7.
+	section "6. ctl drill failover: aws's echo backends withdrawn under probe traffic from the other clouds"
+	run_ctl drill failover --context aws --service default/echo --fault backends --svg "$STATE/drill.svg"
+	ok "timeline: $STATE/drill.svg"
 
-	section "6. down"
+	section "7. down"
 	trap - EXIT INT TERM
 	"$SELF" down
 	((failed == 0)) || die "some requests to the VIP were not answered (see above)"
@@ -518,6 +564,7 @@ main() {
 	exec) cmd_exec "$@" ;;
 	env) cmd_env "$@" ;;
 	ctl) cmd_ctl "$@" ;;
+	restart-apiserver) cmd_restart_apiserver "$@" ;;
 	-h | --help | help) usage ;;
 	*)
 		usage >&2

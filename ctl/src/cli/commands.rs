@@ -5,11 +5,15 @@ use clustermesh_proto::{
     tls,
 };
 
-use super::{Cli, Command, ContextCommand, DisconnectArgs, PairArgs, ServicesArgs, StatusArgs};
+use super::{
+    Cli, Command, ContextCommand, DisconnectArgs, DrillCommand, FailoverArgs, PairArgs,
+    ServicesArgs, StatusArgs,
+};
 use crate::{
     client::Timeouts,
     connect::{self, ConnectOptions},
     contexts, disconnect,
+    drill::{self, DrillError, FailoverOptions, Timings},
     error::{CtlError, EXIT_FAILURE},
     output::{Format, Io},
     services, status,
@@ -36,6 +40,9 @@ pub(super) async fn execute(cli: Cli, io: &mut Io<'_>) -> Result<u8, CtlError> {
         Command::Disconnect(args) => disconnect_command(&config, args, format, io).await,
         Command::Status(args) => status_command(&config, args, format, io).await,
         Command::Services(args) => services_command(&config, args, format, io).await,
+        Command::Drill(DrillCommand::Failover(args)) => {
+            failover_command(&config, args, format, io).await
+        }
     }
 }
 
@@ -134,4 +141,88 @@ async fn services_command(
         Format::Table => lines(io, services::render(&report, io.paint()))?,
     }
     Ok(0)
+}
+
+/// Completes on Ctrl-C; never, when the signal cannot be watched (then Ctrl-C kills
+/// ctl, and the fault's TTL lifts it).
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn failover_command(
+    config: &ClientConfig,
+    args: FailoverArgs,
+    format: Format,
+    io: &mut Io<'_>,
+) -> Result<u8, CtlError> {
+    let (namespace, name) = args.service;
+    let options = FailoverOptions {
+        context: args.context,
+        namespace,
+        name,
+        fault: args.fault,
+        rate: args.rate,
+        duration: args.duration,
+        timeout: args.timeout,
+        timeouts: Timeouts::default(),
+        progress_every: match io.live {
+            true => std::time::Duration::from_millis(200),
+            false => std::time::Duration::from_secs(1),
+        },
+    };
+    options.validate()?;
+    // Opened before the drill, so a bad path does not waste one.
+    let mut svg = match &args.svg {
+        Some(path) => Some((
+            path,
+            std::fs::File::create(path)
+                .map_err(|e| CtlError::Usage(format!("--svg {}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
+    let result = {
+        let mut progress = io.progress();
+        let timings = Timings::default();
+        drill::failover(config, &options, &timings, &mut progress, ctrl_c()).await
+    };
+    let mut report = match result {
+        Ok(report) => report,
+        Err(DrillError::Ctl(e)) => return Err(e),
+        Err(e) => {
+            let _ = writeln!(io.err, "error: {e}");
+            if let Some(hint) = e.hint() {
+                let _ = writeln!(io.err, "hint: {hint}");
+            }
+            return Ok(e.exit_code());
+        }
+    };
+    let mut svg_error = None;
+    if let Some((path, file)) = &mut svg {
+        let written = drill::svg::render(&report)
+            .map_err(std::io::Error::other)
+            .and_then(|text| std::io::Write::write_all(file, text.as_bytes()));
+        match written {
+            Ok(()) => report.svg = Some(path.display().to_string()),
+            Err(e) => {
+                svg_error = Some(format!(
+                    "cannot write the SVG timeline to {}: {e}",
+                    path.display()
+                ))
+            }
+        }
+    }
+    match format {
+        Format::Json => io.json(&report)?,
+        Format::Table => lines(io, drill::render(&report, io.paint()))?,
+    }
+    if let Some(error) = svg_error {
+        let _ = writeln!(io.err, "error: {error}");
+        return Ok(EXIT_FAILURE);
+    }
+    Ok(match report.recovered && report.failed_back {
+        true => 0,
+        false => EXIT_FAILURE,
+    })
 }

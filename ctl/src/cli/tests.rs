@@ -46,7 +46,14 @@ fn usage_errors_exit_2_on_stderr() {
 fn help_and_version_exit_0_on_stdout() {
     let (code, out, _) = ctl(&["--help"]);
     assert_eq!(code, 0);
-    for command in ["context", "connect", "disconnect", "status", "services"] {
+    for command in [
+        "context",
+        "connect",
+        "disconnect",
+        "status",
+        "services",
+        "drill",
+    ] {
         assert!(out.contains(command), "{command} missing from help");
     }
     let (code, out, _) = ctl(&["--version"]);
@@ -98,4 +105,35 @@ fn json_works_with_an_empty_config() {
     let value: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(value["contexts"], serde_json::json!([]));
     assert_eq!(value["current_context"], serde_json::Value::Null);
+}
+
+#[test]
+fn drill_arguments_are_checked_before_anything_is_dialled() {
+    let (_dir, config) = empty_config();
+    let drill = |extra: &[&str]| {
+        let mut args = vec!["--config", &config, "drill", "failover", "--context", "a"];
+        args.extend_from_slice(extra);
+        ctl(&args)
+    };
+    for (extra, expected) in [
+        (&["--service", "web"][..], "expected NAMESPACE/NAME"),
+        (&["--service", "demo/web", "--rate", "0"], "--rate"),
+        (&["--service", "demo/web", "--fault", "disk"], "--fault"),
+        (
+            &["--service", "demo/web", "--duration", "5"],
+            "missing unit",
+        ),
+        (
+            &["--service", "demo/web", "--duration", "5m"],
+            "--duration 5m is too long: at most 4m",
+        ),
+    ] {
+        let (code, out, err) = drill(extra);
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(out.is_empty(), "{extra:?}: {out}");
+        assert!(err.contains(expected), "{extra:?}: {err}");
+    }
+    let (code, _, err) = drill(&["--service", "demo/web"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no context named \"a\""), "{err}");
 }

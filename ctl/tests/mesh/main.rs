@@ -7,6 +7,7 @@ mod support;
 
 mod connect;
 mod disconnect;
+mod drill;
 mod errors;
 mod services;
 mod status;

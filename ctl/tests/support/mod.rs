@@ -4,6 +4,7 @@
 //! data directory with a memory store and a manifest directory, on 127.0.0.1:0.
 #![allow(dead_code)] // Each test binary uses a different part.
 
+pub mod agent;
 pub mod manifests;
 
 use std::{
