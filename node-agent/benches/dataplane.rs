@@ -85,7 +85,10 @@ fn body() {
             .iter()
             .map(|c| {
                 let out = in_ns(&c.node_ns, &["nft", "list", "table", "inet", "clustermesh"]);
-                (c.node_ns.clone(), String::from_utf8_lossy(&out.stdout).into_owned())
+                (
+                    c.node_ns.clone(),
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                )
             })
             .collect();
         for agent in &mut agents {

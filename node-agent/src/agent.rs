@@ -90,15 +90,11 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         "registration",
         registration.run(shutdown.clone()),
     );
-    spawn(
-        &mut tasks,
-        "probes",
-        probes::serve(channel.clone(), services, shutdown.clone()),
-    );
+
     spawn(
         &mut tasks,
         "watch",
-        watcher::follow(channel, view_tx, shutdown.clone()),
+        watcher::follow(channel.clone(), view_tx, shutdown.clone()),
     );
     let me = LocalNode {
         cluster: config.cluster.clone(),
@@ -107,6 +103,16 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     let plan_config = PlanConfig {
         keepalive: config.keepalive,
     };
+    let probe_context = probes::ProbeContext {
+        counters: services,
+        view: view_rx.clone(),
+        me: me.clone(),
+    };
+    spawn(
+        &mut tasks,
+        "probes",
+        probes::serve(channel, probe_context, shutdown.clone()),
+    );
     let reconciler = reconciler::Reconciler {
         me,
         config: plan_config,

@@ -4,7 +4,12 @@
 //! outcome, and the load balancer's per-cluster connection counters for the service.
 //! Every probe started is reported exactly once, the last report says `done`.
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use clustermesh_proto::pb;
@@ -32,10 +37,14 @@ impl ConnectionCounters for crate::nft::NftServices {
     }
 }
 
+pub mod source;
+
 /// Runs one assignment until its duration ends or `cancel`; returns when the last
-/// report is sent (or nobody listens any more).
+/// report is sent (or nobody listens any more). Probes leave from `source` when given
+/// (see [`source`]).
 pub async fn run(
     assignment: pb::ProbeAssignment,
+    source: Option<IpAddr>,
     counters: Arc<dyn ConnectionCounters>,
     reports: mpsc::Sender<pb::ProbeReport>,
     cancel: CancellationToken,
@@ -74,7 +83,7 @@ pub async fn run(
             () = cancel.cancelled() => break,
             () = tokio::time::sleep_until(end) => break,
             _ = next_probe.tick() => {
-                in_flight.push(probe(seq, target));
+                in_flight.push(probe(seq, source, target));
                 seq += 1;
             }
             Some(result) = in_flight.next() => results.push(result),
@@ -111,10 +120,10 @@ async fn sample(counters: &dyn ConnectionCounters, target: SocketAddr) -> Vec<pb
 }
 
 /// One new TCP connection; connected is success.
-async fn probe(seq: u64, target: SocketAddr) -> pb::ProbeResult {
+async fn probe(seq: u64, source: Option<IpAddr>, target: SocketAddr) -> pb::ProbeResult {
     let started_unix_ms = now_unix_ms();
     let started = Instant::now();
-    let outcome = tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(target)).await;
+    let outcome = tokio::time::timeout(PROBE_TIMEOUT, connect(source, target)).await;
     let latency_us = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
     let error = match outcome {
         Ok(Ok(_stream)) => String::new(),
@@ -128,6 +137,20 @@ async fn probe(seq: u64, target: SocketAddr) -> pb::ProbeResult {
         ok: error.is_empty(),
         error,
     }
+}
+
+async fn connect(
+    source: Option<IpAddr>,
+    target: SocketAddr,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = match target {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    if let Some(ip) = source.filter(|ip| ip.is_ipv4() == target.is_ipv4()) {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    socket.connect(target).await
 }
 
 fn now_unix_ms() -> i64 {

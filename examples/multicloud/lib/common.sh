@@ -12,6 +12,9 @@
 #   CLUSTERMESH_BIN_DIR      clustermesh-apiserver, node-agent and ctl (default
 #                            target/release of the repository, else target/debug)
 #   CLUSTERMESH_CTL          ctl, if it is not in CLUSTERMESH_BIN_DIR
+# and one placement setting, for tests that kill the backend's node without its cloud's
+# apiserver (which runs on node 1):
+#   CLUSTERMESH_DEMO_ECHO_NODE  the node (1 or 2) of every cloud's echo pod (default 1)
 
 PREFIX=${CLUSTERMESH_DEMO_PREFIX:-cmdemo}
 STATE=${CLUSTERMESH_DEMO_DIR:-/tmp/clustermesh-demo}
@@ -35,7 +38,11 @@ WG_PORT=51820
 # so tunnels are up (and `ctl status` healthy) right after connect, not at first packet.
 WG_KEEPALIVE=25
 
+ECHO_NODE=${CLUSTERMESH_DEMO_ECHO_NODE:-1}
+
 VIP=10.96.0.10
+# The ClusterIP range the VIP is taken from.
+SERVICE_CIDR=10.96.0.0/16
 VIP_PORT=80
 ECHO_PORT=8080
 
@@ -67,7 +74,7 @@ node_ip() { echo "${UNDERLAY_NET}.$(($(cloud_id "$1") * 10 + $2))"; }
 cluster_pod_cidr() { echo "10.$(cloud_id "$1").0.0/16"; }
 node_pod_cidr() { echo "10.$(cloud_id "$1").$2.0/24"; }
 node_pod_gw() { echo "10.$(cloud_id "$1").$2.1"; }
-echo_ip() { echo "10.$(cloud_id "$1").1.10"; }   # the echo pod, on node 1
+echo_ip() { echo "10.$(cloud_id "$1").${ECHO_NODE}.10"; } # the echo pod, on node ECHO_NODE
 client_ip() { echo "10.$(cloud_id "$1").2.20"; } # the client pod, on node 2
 api_addr() { echo "$(node_ip "$1" 1):${API_PORT}"; }
 api_metrics_addr() { echo "$(node_ip "$1" 1):${API_METRICS_PORT}"; }
@@ -120,6 +127,8 @@ validate_settings() {
 		die "CLUSTERMESH_DEMO_PREFIX='$PREFIX': use 1 to 10 characters of [a-z0-9], starting with a letter (it prefixes interface names, at most 15 characters)"
 	[[ $STATE == /* && $STATE != / ]] ||
 		die "CLUSTERMESH_DEMO_DIR='$STATE' must be an absolute path other than /"
+	[[ $ECHO_NODE == 1 || $ECHO_NODE == 2 ]] ||
+		die "CLUSTERMESH_DEMO_ECHO_NODE='$ECHO_NODE': the echo pod's node is 1 or 2"
 }
 
 require_root() {

@@ -11,6 +11,7 @@ render_manifests() {
 		-e "s|@NODE1_IP@|$(node_ip "$cloud" 1)|g" \
 		-e "s|@NODE2_IP@|$(node_ip "$cloud" 2)|g" \
 		-e "s|@ECHO_IP@|$(echo_ip "$cloud")|g" \
+		-e "s|@ECHO_NODE@|$(node_name "$cloud" "$ECHO_NODE")|g" \
 		-e "s|@CLIENT_IP@|$(client_ip "$cloud")|g" \
 		-e "s|@VIP@|$VIP|g" \
 		-e "s|@VIP_PORT@|$VIP_PORT|g" \

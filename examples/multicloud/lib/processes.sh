@@ -41,7 +41,7 @@ pid_alive() {
 pid_runs() {
 	pid_alive "$1" || return 1
 	local -a argv
-	mapfile -d '' -t argv <"/proc/$1/cmdline" 2>/dev/null || return 1
+	mapfile -d '' -t argv 2>/dev/null <"/proc/$1/cmdline" || return 1
 	((${#argv[@]} > 0)) && [[ ${argv[0]} == "$2" ]]
 }
 
@@ -100,7 +100,7 @@ wireguard_go_pids() {
 	local -a argv
 	for dir in /proc/[0-9]*; do
 		pid=${dir#/proc/}
-		mapfile -d '' -t argv <"$dir/cmdline" 2>/dev/null || continue
+		mapfile -d '' -t argv 2>/dev/null <"$dir/cmdline" || continue
 		((${#argv[@]} > 1)) || continue
 		[[ ${argv[0]} == *wireguard-go ]] || continue
 		for arg in "${argv[@]:1}"; do

@@ -31,6 +31,11 @@ build_node() {
 	ip -n "$hub" link set "$hub_if" master br0 up
 	ip -n "$node" addr add "$(node_ip "$cloud" "$n")/${UNDERLAY_BITS}" dev eth0
 	ip -n "$node" link set eth0 up
+	# A real node has a default route, which is what lets its own processes connect()
+	# to a service VIP before the agent's nat output hook rewrites the destination. These
+	# nodes have none (no way out), so the service range gets a route of its own, on the
+	# underlay (here every address in it is a global service the agent DNATs or rejects).
+	ip -n "$node" route add "$SERVICE_CIDR" dev eth0
 	ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
 }
 
@@ -66,7 +71,7 @@ build_topology() {
 	build_hub
 	for cloud in "${CLOUDS[@]}"; do
 		for n in "${NODES[@]}"; do build_node "$cloud" "$n"; done
-		build_pod "$cloud" 1 echo "$(echo_ip "$cloud")"
+		build_pod "$cloud" "$ECHO_NODE" echo "$(echo_ip "$cloud")"
 		build_pod "$cloud" 2 client "$(client_ip "$cloud")"
 		cni_routes "$cloud"
 	done

@@ -5,22 +5,36 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use clustermesh_proto::pb;
-use tokio::{sync::mpsc, task::JoinSet};
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinSet,
+};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Streaming, transport::Channel};
 use tracing::Instrument as _;
 
+use crate::plan::LocalNode;
 use crate::probe::{self, ConnectionCounters};
+use crate::view::MergedView;
 
 const RETRY_MIN: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(10);
 /// Reports queued for the stream before probe runs wait.
 const REPORT_BUFFER: usize = 64;
 
+/// What a probe run needs from the agent.
+#[derive(Clone)]
+pub(super) struct ProbeContext {
+    pub counters: Arc<dyn ConnectionCounters>,
+    /// For this node's pod CIDRs, which probes take their source address from.
+    pub view: watch::Receiver<MergedView>,
+    pub me: LocalNode,
+}
+
 pub(super) async fn serve(
     channel: Channel,
-    counters: Arc<dyn ConnectionCounters>,
+    context: ProbeContext,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut client = pb::mesh_client::MeshClient::new(channel);
@@ -34,13 +48,7 @@ pub(super) async fn serve(
         match opened {
             Ok(assignments) => {
                 retry = RETRY_MIN;
-                follow(
-                    assignments.into_inner(),
-                    reports,
-                    counters.clone(),
-                    &shutdown,
-                )
-                .await;
+                follow(assignments.into_inner(), reports, &context, &shutdown).await;
             }
             // An older apiserver: no drills, nothing else is affected.
             Err(status) if status.code() == Code::Unimplemented => {
@@ -63,7 +71,7 @@ pub(super) async fn serve(
 async fn follow(
     mut assignments: Streaming<pb::ProbeAssignment>,
     reports: mpsc::Sender<pb::ProbeReport>,
-    counters: Arc<dyn ConnectionCounters>,
+    context: &ProbeContext,
     shutdown: &CancellationToken,
 ) {
     let stream_gone = shutdown.child_token();
@@ -88,7 +96,20 @@ async fn follow(
                     let cancel = stream_gone.child_token();
                     cancels.insert(run_id, cancel.clone());
                     tracing::info!(run = run_id, target = %assignment.target, rate = assignment.rate_per_second, "probe run started");
-                    let run = probe::run(assignment, counters.clone(), reports.clone(), cancel);
+                    let cidrs = context
+                        .view
+                        .borrow()
+                        .node(&context.me.cluster, &context.me.node)
+                        .map(|node| node.pod_cidrs.clone())
+                        .unwrap_or_default();
+                    let source = probe::source::inside(&cidrs).await;
+                    let run = probe::run(
+                        assignment,
+                        source,
+                        context.counters.clone(),
+                        reports.clone(),
+                        cancel,
+                    );
                     runs.spawn(
                         async move {
                             run.await;

@@ -64,6 +64,7 @@ async fn every_probe_to_a_listening_port_succeeds_and_is_reported_once() {
     let (tx, rx) = mpsc::channel(64);
     run(
         assignment(target, 100, 500),
+        None,
         Arc::new(Fixed),
         tx,
         CancellationToken::new(),
@@ -101,6 +102,7 @@ async fn probes_to_a_closed_port_fail_with_the_reason() {
     let (tx, rx) = mpsc::channel(64);
     run(
         assignment(closed, 50, 200),
+        Some("127.0.0.1".parse().expect("ip")),
         Arc::new(Fixed),
         tx,
         CancellationToken::new(),
@@ -126,6 +128,7 @@ async fn cancel_ends_the_run_with_a_final_report() {
     let cancel = CancellationToken::new();
     let running = tokio::spawn(run(
         assignment(target, 20, 600_000),
+        None,
         Arc::new(Fixed),
         tx,
         cancel.clone(),
@@ -144,7 +147,7 @@ async fn a_bad_target_is_one_final_report_with_the_reason() {
     let (tx, rx) = mpsc::channel(4);
     let mut bad = assignment("127.0.0.1:1".parse().expect("addr"), 10, 100);
     bad.target = "not-an-address".into();
-    run(bad, Arc::new(Fixed), tx, CancellationToken::new()).await;
+    run(bad, None, Arc::new(Fixed), tx, CancellationToken::new()).await;
     let reports = collect(rx).await;
     assert_eq!(reports.len(), 1);
     assert!(reports[0].done && reports[0].error.contains("not-an-address"));
