@@ -39,7 +39,14 @@ def main() -> None:
         def log_message(self, fmt: str, *fmt_args: object) -> None:
             sys.stderr.write(f"{self.client_address[0]} {fmt % fmt_args}\n")
 
-    server = http.server.ThreadingHTTPServer((args.bind, args.port), Echo)
+    class Server(http.server.ThreadingHTTPServer):
+        # The stdlib's listen backlog is 5: a burst of new connections (the e2e suite
+        # probes every 10 ms) while the interpreter is briefly starved of CPU would
+        # overflow it, and the kernel drops the SYNs (ListenOverflows), which clients
+        # see as a 1 s stall. Real servers listen with hundreds (nginx: 511).
+        request_queue_size = 511
+
+    server = Server((args.bind, args.port), Echo)
     server.daemon_threads = True
     sys.stderr.write(f"{args.pod} in {args.cloud}: listening on {args.bind}:{args.port}\n")
     try:
