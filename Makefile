@@ -15,7 +15,7 @@ CARGO ?= cargo
 DEBIAN_PACKAGES := etcd-server protobuf-compiler libprotobuf-dev nftables wireguard-go \
 	wireguard-tools iproute2 iperf3 python3 curl
 
-.PHONY: all deps test lint fmt demo bench
+.PHONY: all deps test lint fmt demo bench bench-micro
 
 all: test
 
@@ -48,10 +48,16 @@ test: deps lint
 fmt:
 	$(CARGO) fmt --all
 
-## bench: store micro-benchmarks for every backend (results in bench/results/), the
-##        manifest-change-to-peer-store latency over 200 changes, and (as root) the
-##        dataplane: remote manifest change to nft rule, iperf3 through the tunnel
+## bench: every scenario of the bench harness, each against its baseline in the same run
+##        (as root; about 10 minutes). One scenario: `make bench SCENARIO=failover`.
+##        Results are appended to bench/results/latest.jsonl; docs/performance.md
 bench: deps
+	$(CARGO) build --release -p clustermesh-apiserver -p node-agent -p ctl -p clustermesh-bench
+	$(CARGO) run --release -q -p clustermesh-bench -- $(SCENARIO)
+
+## bench-micro: component benchmarks: the store backends, a manifest change to a peer's
+##              store, and (as root) the two-cluster dataplane (docs/performance.md)
+bench-micro: deps
 	$(CARGO) bench -p clustermesh-apiserver --bench store
 	$(CARGO) bench -p clustermesh-apiserver --bench sync_latency
 	$(CARGO) build --release -p clustermesh-apiserver

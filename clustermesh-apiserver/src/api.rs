@@ -132,15 +132,12 @@ pub struct NodeHeartbeat {
 pub struct ApiTimings {
     /// A node whose agent misses heartbeats this long is lost (its lease expires).
     pub node_lease_ttl: Duration,
-    /// How often `PeerExport.Watch` sends a heartbeat.
-    pub peer_heartbeat: Duration,
 }
 
 impl Default for ApiTimings {
     fn default() -> Self {
         Self {
             node_lease_ttl: Duration::from_secs(3),
-            peer_heartbeat: Duration::from_secs(1),
         }
     }
 }

@@ -19,9 +19,9 @@ pub use self::{
 };
 use crate::data_dir::DataDir;
 
-/// Peers exchange heartbeats every second, so a timeout must leave room for a late
-/// one; a timeout of minutes would leave a dead peer's routes in place far too long.
-pub const PEER_TIMEOUT_MIN_EXCLUSIVE: Duration = Duration::from_secs(1);
+/// A peer is asked for four heartbeats per timeout, at most one per 100 ms; a timeout
+/// of minutes would leave a dead peer's backends in load balancing far too long.
+pub use clustermesh_proto::PEER_TIMEOUT_MIN;
 pub const PEER_TIMEOUT_MAX: Duration = Duration::from_secs(5 * 60);
 
 /// Agents renew their lease at a fraction of the TTL; below a second, renewals would
@@ -71,7 +71,8 @@ pub struct RunArgs {
     #[arg(long, env = "CLUSTERMESH_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// How long a peer may be silent before it counts as down (e.g. 3s, 500ms, 1m).
+    /// How long a peer may be silent before it counts as down (e.g. 3s, 500ms, 1m); the
+    /// peer is asked for a heartbeat every quarter of it (between 100ms and 1s).
     #[arg(
         long,
         env = "CLUSTERMESH_PEER_TIMEOUT",
@@ -141,14 +142,14 @@ impl RunArgs {
         let source = parse_source(&self.source)?;
         let store = store::parse(&self)?;
         let peer_timeout = duration::flag("--peer-timeout", &self.peer_timeout)?;
-        if peer_timeout <= PEER_TIMEOUT_MIN_EXCLUSIVE || peer_timeout > PEER_TIMEOUT_MAX {
+        if peer_timeout < PEER_TIMEOUT_MIN || peer_timeout > PEER_TIMEOUT_MAX {
             return Err(ConfigError::flag(
                 "--peer-timeout",
                 format!(
-                    "{} is out of range: it must exceed the {} peer heartbeat interval \
-                     and be at most {}",
+                    "{} is out of range: it must be at least {} (four heartbeats at the \
+                     fastest rate a peer sends them) and at most {}",
                     duration::shown(peer_timeout),
-                    duration::shown(PEER_TIMEOUT_MIN_EXCLUSIVE),
+                    duration::shown(PEER_TIMEOUT_MIN),
                     duration::shown(PEER_TIMEOUT_MAX)
                 ),
             ));

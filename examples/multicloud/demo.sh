@@ -144,7 +144,8 @@ spawn_apiserver() {
 		--store raft \
 		--source "manifests:$STATE/$cloud/manifests" \
 		--listen "$(api_addr "$cloud")" \
-		--metrics-listen "$(api_metrics_addr "$cloud")"
+		--metrics-listen "$(api_metrics_addr "$cloud")" \
+		--peer-timeout "$PEER_TIMEOUT"
 }
 
 # wait_apiserver_ready CLOUD: its /readyz answers 200 (from the hub).

@@ -7,7 +7,7 @@
 //!    agent-configured wireguard-go, then through the same program configured by hand
 //!    with `wg` and `ip route` after `node-agent cleanup`.
 //!
-//! Run as root: `cargo bench -p node-agent --bench dataplane` (`make bench` runs it).
+//! Run as root: `cargo bench -p node-agent --bench dataplane` (`make bench-micro` runs it).
 
 #[path = "../tests/e2e/mod.rs"]
 mod e2e;

@@ -52,8 +52,13 @@ pub trait Routes: Send + Sync {
 /// them one atomic update, so no service is ever without its rule.
 #[async_trait]
 pub trait Services: Send + Sync {
+    /// What is programmed. An executor may answer from its model of what it last read
+    /// or wrote, rather than read the dataplane on every call.
     async fn observe(&self) -> Result<BTreeMap<ServiceFrontend, ServiceBackends>, ExecError>;
     async fn apply(&self, update: &ServiceUpdate) -> Result<(), ExecError>;
+    /// Drops any such model, so the next call reads the dataplane and repairs what
+    /// someone else changed. The reconciler calls it on every resync.
+    async fn refresh(&self) {}
 }
 
 /// The service part of one plan.

@@ -59,6 +59,7 @@ use tokio::sync::Mutex;
 pub use self::{model::Counter, names::DEFAULT_TABLE};
 use self::{
     model::Listed,
+    render::Base,
     run::{Failure, Nft},
 };
 use crate::{
@@ -71,8 +72,21 @@ use crate::{
 pub struct NftServices {
     nft: Nft,
     table: String,
-    /// Serializes read-then-write: a transaction is rendered against what it replaces.
-    apply_lock: Mutex<()>,
+    /// The table as we know it; its lock also serializes read-then-write, since a
+    /// transaction is rendered against what it replaces.
+    state: Mutex<State>,
+}
+
+/// What the executor knows of its table between calls.
+#[derive(Debug)]
+struct State {
+    /// The table as of the last listing or our last committed transaction. `None`
+    /// until first read, after a failed transaction, and after `refresh`: then the
+    /// table is listed again.
+    model: Option<Listed>,
+    /// `Write` while the model comes from a listing, whose base-chain rules are not
+    /// checked one by one.
+    base: Base,
 }
 
 impl Default for NftServices {
@@ -82,7 +96,10 @@ impl Default for NftServices {
                 binary: PathBuf::from("nft"),
             },
             table: DEFAULT_TABLE.to_owned(),
-            apply_lock: Mutex::new(()),
+            state: Mutex::new(State {
+                model: None,
+                base: Base::Write,
+            }),
         }
     }
 }
@@ -141,7 +158,8 @@ impl NftServices {
 
     /// Deletes the table and everything in it; absent already is fine.
     pub async fn cleanup(&self) -> Result<(), ExecError> {
-        let _guard = self.apply_lock.lock().await;
+        let mut state = self.state.lock().await;
+        state.model = None;
         match self
             .nft
             .run(&["delete", "table", "inet", &self.table], None)
@@ -166,17 +184,37 @@ impl NftServices {
     }
 }
 
+/// The model, listing the table if there is none.
+async fn known<'a>(
+    services: &NftServices,
+    state: &'a mut State,
+) -> Result<&'a mut Listed, ExecError> {
+    if state.model.is_none() {
+        state.model = Some(services.listed().await?);
+        state.base = Base::Write;
+    }
+    state
+        .model
+        .as_mut()
+        .ok_or_else(|| ExecError::new("nft", "the table's model vanished"))
+}
+
 #[async_trait]
 impl Services for NftServices {
     async fn observe(&self) -> Result<BTreeMap<ServiceFrontend, ServiceBackends>, ExecError> {
-        self.listed().await?.observe()
+        let mut state = self.state.lock().await;
+        known(self, &mut state).await?.observe()
     }
 
     async fn apply(&self, update: &ServiceUpdate) -> Result<(), ExecError> {
-        let _guard = self.apply_lock.lock().await;
-        let current = self.listed().await?;
-        let transaction = render::transaction(&self.table, &current, update)?;
+        let mut state = self.state.lock().await;
+        known(self, &mut state).await?;
+        // Taken out: if anything below fails, the table is listed again next time.
+        let mut model = state.model.take().unwrap_or_default();
+        let transaction = render::transaction(&self.table, &mut model, update, state.base)?;
         self.nft.run(&["-f", "-"], Some(&transaction)).await?;
+        state.model = Some(model);
+        state.base = Base::Keep;
         tracing::debug!(
             table = %self.table,
             set = update.set.len(),
@@ -184,6 +222,10 @@ impl Services for NftServices {
             "applied nft transaction"
         );
         Ok(())
+    }
+
+    async fn refresh(&self) {
+        self.state.lock().await.model = None;
     }
 }
 

@@ -10,6 +10,7 @@ mod identity_id;
 pub(crate) mod ip;
 mod labels;
 mod newtype;
+mod peer_heartbeat;
 mod port;
 mod record_kind;
 pub mod records;
@@ -25,6 +26,10 @@ pub use self::{
     host_port::HostPort,
     identity_id::IdentityId,
     labels::{validate_label_key, validate_label_value},
+    peer_heartbeat::{
+        HEARTBEATS_PER_PEER_TIMEOUT, PEER_HEARTBEAT_MAX, PEER_HEARTBEAT_MIN, PEER_TIMEOUT_MIN,
+        peer_heartbeat_for_timeout, peer_heartbeat_granted,
+    },
     record_kind::RecordKind,
     records::*,
     store_key::{

@@ -52,6 +52,7 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
             )));
         }
         let msg = request.into_inner();
+        let heartbeat = clustermesh_proto::peer_heartbeat_granted(msg.heartbeat_interval_ms);
         let resume = Resume {
             revision: msg.resume_revision,
             epoch: msg.resume_epoch,
@@ -62,7 +63,7 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
             self.ctx.epoch.clone(),
             Scope::Exports(self.ctx.cluster.clone()),
             resume,
-            Some(self.ctx.timings.peer_heartbeat),
+            Some(heartbeat),
             admission,
         );
         let stream =

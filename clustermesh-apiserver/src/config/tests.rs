@@ -267,7 +267,12 @@ fn refuses_bad_durations() {
     ] {
         f.refused(&[&format!("--peer-timeout={bad}")], &["--peer-timeout"]);
     }
-    f.refused(&["--peer-timeout=1s"], &["--peer-timeout", "out of range"]);
+    f.refused(
+        &["--peer-timeout=399ms"],
+        &["--peer-timeout", "out of range", "at least 400ms"],
+    );
+    f.validate(&["--peer-timeout=400ms"])
+        .expect("four of the fastest heartbeats fit");
     f.refused(
         &["--peer-timeout=5m1s"],
         &["--peer-timeout", "out of range"],

@@ -54,6 +54,8 @@ pub(super) async fn open(
     let request = pb::PeerWatchRequest {
         resume_revision: resume.revision,
         resume_epoch: resume.epoch,
+        heartbeat_interval_ms: clustermesh_proto::peer_heartbeat_for_timeout(timings.peer_timeout)
+            .as_millis() as u64,
     };
     // The stream's own liveness is the importer's heartbeat timer; this bounds only the
     // wait for the peer to accept the call.

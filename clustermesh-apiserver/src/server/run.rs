@@ -60,7 +60,6 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         },
         api: ApiTimings {
             node_lease_ttl: config.node_lease_ttl,
-            ..ApiTimings::default()
         },
     };
     let apiserver = Apiserver::start(params, shutdown.clone()).await?;

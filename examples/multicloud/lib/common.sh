@@ -37,6 +37,9 @@ WG_PORT=51820
 # WireGuard persistent keepalive (s). Turning it on makes each tunnel handshake at once,
 # so tunnels are up (and `ctl status` healthy) right after connect, not at first packet.
 WG_KEEPALIVE=25
+# How long a silent peer apiserver counts as up (`run --peer-timeout`, default 3s, for
+# WAN links). The underlay here has no latency, so a cut cluster is dropped in 1 s.
+PEER_TIMEOUT=1s
 
 ECHO_NODE=${CLUSTERMESH_DEMO_ECHO_NODE:-1}
 

@@ -44,7 +44,8 @@ impl Reconciler {
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 changed = view.changed() => changed.context("view closed")?,
-                _ = resync.tick() => {}
+                // A resync reads the dataplane afresh, so drift is repaired within RESYNC.
+                _ = resync.tick() => self.dataplane.services.refresh().await,
                 _ = refresh.tick() => {
                     if let Some(desired) = &applied {
                         self.publish(desired).await;

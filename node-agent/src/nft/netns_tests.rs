@@ -13,7 +13,7 @@ use tokio::{
 
 use super::{
     NftServices,
-    tests::{backend, frontend, service, web_and_empty},
+    tests::{backend, frontend, service, web_and_empty, without_counters},
 };
 use crate::{
     exec::{ServiceUpdate, Services},
@@ -108,6 +108,47 @@ fn apply_observe_update_remove_and_cleanup() {
                 );
                 nft.cleanup().await.expect("cleaning up twice is fine");
                 assert_eq!(nft.observe().await.expect("observes"), BTreeMap::new());
+            });
+        },
+    );
+}
+
+#[test]
+fn the_model_it_keeps_is_the_kernels_table_and_a_refresh_finds_drift() {
+    in_netns(
+        "nft::netns_tests::the_model_it_keeps_is_the_kernels_table_and_a_refresh_finds_drift",
+        |_| {},
+        || {
+            block_on(async {
+                let nft = NftServices::new();
+                let web = frontend("10.96.0.10", 80, Protocol::Tcp);
+                nft.apply(&web_and_empty()).await.expect("applies");
+                let moved = service(
+                    "shop/web",
+                    vec![backend("10.250.0.4:8080", "c", Some("node-9"))],
+                );
+                let update = set(vec![(web, moved.clone())]);
+                nft.apply(&update).await.expect("applies a change");
+                let model = nft.state.lock().await.model.clone().expect("a model");
+                let listed = nft.listed().await.expect("lists");
+                assert_eq!(model, without_counters(&listed), "{}", ruleset().await);
+
+                // Someone else's change is not seen until a refresh, then repaired.
+                nft_cmd("delete element inet clustermesh services4 { 10.96.0.10 . tcp . 80 }")
+                    .await;
+                assert_eq!(nft.observe().await.expect("observes")[&web], moved);
+                nft.refresh().await;
+                assert!(
+                    !nft.observe().await.expect("observes").contains_key(&web),
+                    "{}",
+                    ruleset().await
+                );
+                nft.apply(&update).await.expect("repairs");
+                assert!(
+                    ruleset().await.contains("10.96.0.10 . tcp . 80 : goto"),
+                    "{}",
+                    ruleset().await
+                );
             });
         },
     );

@@ -5,7 +5,11 @@ use std::{collections::BTreeMap, net::SocketAddr};
 
 use clustermesh_proto::{ClusterName, Protocol};
 
-use super::{Counter, model::Listed, names, parse, render};
+use super::{
+    Counter,
+    model::{Listed, Rule},
+    names, parse, render,
+};
 use crate::{
     exec::ServiceUpdate,
     plan::{BackendTarget, ServiceBackends, ServiceFrontend},
@@ -106,7 +110,77 @@ pub(super) fn web_and_empty() -> ServiceUpdate {
 }
 
 fn render(current: &Listed, update: &ServiceUpdate) -> String {
-    render::transaction(names::DEFAULT_TABLE, current, update).expect("renders")
+    let mut model = current.clone();
+    render::transaction(
+        names::DEFAULT_TABLE,
+        &mut model,
+        update,
+        render::Base::Write,
+    )
+    .expect("renders")
+}
+
+/// `listed` with every counter at zero: a model knows the rules, not the traffic.
+pub(super) fn without_counters(listed: &Listed) -> Listed {
+    let mut out = listed.clone();
+    for rule in out.chains.values_mut().flatten() {
+        if let Rule::Dnat { counter, .. } = rule {
+            *counter = Some(Counter::default());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_model_after_a_transaction_is_what_nft_then_lists() {
+    let mut model = Listed::default();
+    render::transaction(
+        names::DEFAULT_TABLE,
+        &mut model,
+        &web_and_empty(),
+        render::Base::Write,
+    )
+    .expect("renders");
+    let listed = parse::listed(LISTED).expect("parses");
+    assert_eq!(model, without_counters(&listed));
+}
+
+#[test]
+fn a_model_of_our_own_writes_keeps_the_base_chains_and_lists_nothing() {
+    let mut model = parse::listed(LISTED).expect("parses");
+    let web = frontend("10.96.0.10", 80, Protocol::Tcp);
+    let update = ServiceUpdate {
+        set: BTreeMap::from([(
+            web,
+            service(
+                "shop/web",
+                vec![backend("10.250.0.2:8080", "a", Some("node-1"))],
+            ),
+        )]),
+        remove: Default::default(),
+    };
+    let text = render::transaction(
+        names::DEFAULT_TABLE,
+        &mut model,
+        &update,
+        render::Base::Keep,
+    )
+    .expect("renders");
+    assert_eq!(
+        text,
+        "\
+add chain inet clustermesh svc_10_96_0_10_tcp_80
+flush chain inet clustermesh svc_10_96_0_10_tcp_80
+add rule inet clustermesh svc_10_96_0_10_tcp_80 numgen random mod 1 vmap { 0 : goto svc_10_96_0_10_tcp_80_be_10_250_0_2_8080 } comment \"shop/web\"
+delete chain inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_3_8080
+"
+    );
+    assert_eq!(model.observe().expect("observes")[&web], update.set[&web]);
+    assert!(
+        !model
+            .chains
+            .contains_key("svc_10_96_0_10_tcp_80_be_10_250_0_3_8080")
+    );
 }
 
 #[test]
@@ -230,7 +304,13 @@ fn refuses_backends_of_another_family_and_port_zero() {
             set: BTreeMap::from([(fe, service("shop/web", vec![b]))]),
             remove: Default::default(),
         };
-        render::transaction("clustermesh", &Listed::default(), &update).expect_err("refused")
+        render::transaction(
+            "clustermesh",
+            &mut Listed::default(),
+            &update,
+            render::Base::Write,
+        )
+        .expect_err("refused")
     };
     let v4 = frontend("10.96.0.10", 80, Protocol::Tcp);
     let err = refused(v4, backend("[fd00::1]:80", "a", None));

@@ -1,0 +1,58 @@
+//! `clustermesh-bench [SCENARIO...]`: runs the named scenarios (all when none is named),
+//! each against its baseline in the same run, prints a summary per scenario and appends
+//! one JSON object per scenario to `bench/results/latest.jsonl` (docs/performance.md).
+
+mod demo;
+mod machine;
+mod record;
+mod scenario;
+mod stats;
+mod worker;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let names: Vec<String> = std::env::args().skip(1).collect();
+    if names.first().is_some_and(|n| n.starts_with("__")) {
+        return match worker::run(&names) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("clustermesh-bench {}: {e:#}", names[0]);
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if names.iter().any(|n| n == "-h" || n == "--help") {
+        println!("usage: clustermesh-bench [SCENARIO...]\nscenarios:");
+        for s in scenario::ALL {
+            println!("  {:<12} {}", s.name, s.about);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let chosen = match scenario::choose(&names) {
+        Ok(chosen) => chosen,
+        Err(e) => {
+            eprintln!("clustermesh-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let results = record::ResultsFile::default_path();
+    let mut failed = Vec::new();
+    for s in chosen {
+        println!("== {}: {}", s.name, s.about);
+        match (s.run)().and_then(|r| results.append(&r).map(|()| r)) {
+            Ok(r) => println!("{}\n", r.summary()),
+            Err(e) => {
+                eprintln!("{}: {e:#}\n", s.name);
+                failed.push(s.name);
+            }
+        }
+    }
+    println!("results appended to {}", results.path.display());
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("failed scenarios: {}", failed.join(", "));
+        ExitCode::FAILURE
+    }
+}

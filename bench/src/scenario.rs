@@ -1,0 +1,58 @@
+//! The scenarios of `make bench`, in the order they run.
+
+mod failover;
+pub mod lb_scale;
+
+use crate::record::Record;
+
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn() -> anyhow::Result<Record>,
+}
+
+pub const ALL: &[Scenario] = &[
+    Scenario {
+        name: "lb-scale",
+        about: "10 / 1k / 10k global services: nft (the agent) against an iptables linear chain",
+        run: lb_scale::run,
+    },
+    Scenario {
+        name: "failover",
+        about: "failover drills of each fault kind on the multicloud example: RTO, failed probes",
+        run: failover::run,
+    },
+];
+
+/// The scenarios named, in the order given; all of them when none is.
+pub fn choose(names: &[String]) -> Result<Vec<&'static Scenario>, String> {
+    if names.is_empty() {
+        return Ok(ALL.iter().collect());
+    }
+    names
+        .iter()
+        .map(|name| {
+            ALL.iter().find(|s| s.name == name).ok_or_else(|| {
+                let known: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+                format!("no scenario {name:?}; known: {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choosing_names_scenarios_or_all_and_refuses_unknown_ones() {
+        assert_eq!(choose(&[]).map(|c| c.len()), Ok(ALL.len()));
+        let one = choose(&["failover".into()]).expect("known");
+        assert_eq!(one[0].name, "failover");
+        let err = choose(&["fialover".into()]).err().expect("unknown");
+        assert!(
+            err.contains("\"fialover\"") && err.contains("failover"),
+            "{err}"
+        );
+    }
+}
