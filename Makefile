@@ -7,12 +7,13 @@ CARGO ?= cargo
 #  - etcd-server: the etcd store backend is tested against a real etcd process;
 #  - protobuf-compiler, libprotobuf-dev: etcd-client's build script runs protoc;
 #  - nftables: the node agent's load balancer is tested against real nftables;
+#  - iptables: the kube-proxy-style baseline of `make bench`'s lb-scale scenario;
 #  - wireguard-go, wireguard-tools: the userspace WireGuard device (this kernel has no
 #    WireGuard module) and `wg`, to check tunnels from the outside;
 #  - iproute2: `ip netns`, for the tests that build hosts out of network namespaces;
 #  - iperf3: tunnel throughput in `make bench`;
 #  - python3, curl: the pods' HTTP servers, probers and clients in the e2e tests.
-DEBIAN_PACKAGES := etcd-server protobuf-compiler libprotobuf-dev nftables wireguard-go \
+DEBIAN_PACKAGES := etcd-server protobuf-compiler libprotobuf-dev nftables iptables wireguard-go \
 	wireguard-tools iproute2 iperf3 python3 curl
 
 .PHONY: all deps test lint fmt demo bench bench-micro

@@ -6,44 +6,61 @@
 //! supported (a VIP DNATs only to backends of its own family; mixing is refused with an
 //! [`ExecError`]). Nothing outside the table is ever read or written.
 //!
-//! The ruleset (one service with two backends, one without any; `nat_output` and
-//! `filter_output` are the same as their `prerouting` twins, hook `output`):
+//! Services live in map and set elements; the chains are bounded by the largest backend
+//! count, not by the number of services (`names.rs` says why). One service with two
+//! backends and one without any, IPv4 only (`*_output` chains are the same as their
+//! `prerouting` twins, hook `output`):
 //!
 //! ```text
 //! table inet clustermesh {
 //!   map services4 { type ipv4_addr . inet_proto . inet_service : verdict
-//!     elements = { 10.96.0.10 . tcp . 80 : goto svc_10_96_0_10_tcp_80 } }
+//!     elements = { 10.96.0.10 . tcp . 80 comment "shop/web" : goto spread4_2 } }
+//!   map slot4_0 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+//!     elements = { 10.96.0.10 . tcp . 80 : 10.250.0.2 . 8080 } }
+//!   map slot4_1 { (the same) elements = { 10.96.0.10 . tcp . 80 : 10.250.0.3 . 8080 } }
+//!   set counted4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; counter
+//!     elements = { 10.96.0.10 . 80 . 10.250.0.2 . 8080 counter packets 2 bytes 120 comment "a/node-1", ... } }
 //!   set empty4 { type ipv4_addr . inet_proto . inet_service
 //!     elements = { 10.96.0.12 . udp . 53 comment "shop/empty" } }
-//!   (services6, empty6: the same for IPv6)
 //!   chain nat_prerouting { type nat hook prerouting priority -110; policy accept;
-//!     ip daddr . meta l4proto . th dport vmap @services4
-//!     ip6 daddr . meta l4proto . th dport vmap @services6 }
+//!     ip daddr . meta l4proto . th dport vmap @services4 }
+//!   chain spread4_2 { numgen random mod 2 vmap { 0 : goto dnat4_0, 1 : goto dnat4_1 } }
+//!   chain dnat4_0 { dnat ip to ip daddr . meta l4proto . th dport map @slot4_0 }
+//!   chain dnat4_1 { dnat ip to ip daddr . meta l4proto . th dport map @slot4_1 }
 //!   chain filter_prerouting { type filter hook prerouting priority -110; policy accept;
 //!     meta l4proto tcp ip daddr . meta l4proto . th dport @empty4 reject with tcp reset
-//!     ip daddr . meta l4proto . th dport @empty4 reject   (and the same for ip6) }
-//!   chain svc_10_96_0_10_tcp_80 {
-//!     numgen random mod 2 vmap { 0 : goto svc_10_96_0_10_tcp_80_be_10_250_0_2_8080,
-//!                                1 : goto svc_10_96_0_10_tcp_80_be_10_250_0_3_8080 } comment "shop/web" }
-//!   chain svc_10_96_0_10_tcp_80_be_10_250_0_2_8080 {
-//!     meta l4proto tcp counter packets 2 bytes 120 dnat ip to 10.250.0.2:8080 comment "a/node-1" }
+//!     ip daddr . meta l4proto . th dport @empty4 reject }
+//!   chain count_prerouting { type filter hook prerouting priority -99; policy accept;
+//!     meta l4proto tcp ct state new ct status ! confirmed ct original ip daddr .
+//!       ct original proto-dst . ct reply ip saddr . ct reply proto-src @counted4
+//!     (and udp, sctp) }
 //! }
 //! ```
 //!
-//! - One map lookup per packet, whatever the number of services; only the first packet
-//!   of a connection reaches a `nat` chain, so the backend is chosen per connection.
-//! - `prerouting` catches traffic forwarded from pods, `output` the node's own. Both hook
-//!   at -110, before kube-proxy's DNAT at `dstnat` (-100), so the two coexist.
-//! - Each backend chain counts what it DNATs; [`NftServices::counters`] reads them.
-//!   An unchanged backend keeps its chain, and so its counter, across updates.
+//! - Three lookups per new connection (frontend, slot, backend), whatever the number of
+//!   services; only a connection's first packet reaches a `nat` chain, so the backend
+//!   is chosen per connection.
+//! - `prerouting` catches traffic forwarded from pods, `output` the node's own. Both
+//!   hook at -110, before kube-proxy's DNAT at `dstnat` (-100), so the two coexist.
+//! - The counted sets count each new connection once, on its backend's element, keyed
+//!   by the connection's original destination and its reply source (the backend), so
+//!   the count needs no chain per backend. [`NftServices::counters`] reads them. An
+//!   unchanged backend keeps its element, and so its counter, across updates. The
+//!   protocol is not in the key: a TCP and a UDP frontend on one VIP and port that share
+//!   a backend share its count.
+//! - The slot maps are typed with `type`, not `typeof`: nft 1.0.6 cannot add a rule
+//!   against an existing `typeof` map whose data holds `th dport` ("conflicting
+//!   protocols"), and a numgen key has no named type, so a numgen result cannot be part
+//!   of a typed key; hence a map per slot.
 //! - No backend: the frontend sits in `empty4`/`empty6` instead, and `filter` chains answer
 //!   TCP with a reset, UDP and SCTP with ICMP port unreachable. Not from a `nat` chain:
 //!   those run only while conntrack is on in the namespace, which our `dnat` rules may be
 //!   the only thing keeping on, so a reject there becomes a black hole once the last
 //!   backend of the node is gone (seen in the tests).
 //! - Each [`Services::apply`] is one `nft -f -` file, which the kernel commits all or
-//!   nothing. Nothing is flushed on start or exit; [`NftServices::cleanup`] deletes the
-//!   table, for `node-agent cleanup`.
+//!   nothing. The executor keeps a model of the table (`render.rs`) and lists it again
+//!   only after a failed transaction or a [`Services::refresh`]. Nothing is flushed on
+//!   start or exit; [`NftServices::cleanup`] deletes the table, for `node-agent cleanup`.
 
 mod model;
 mod names;

@@ -1,16 +1,16 @@
-//! Deterministic nft identifiers and literals derived from frontends and backends.
+//! Deterministic nft identifiers and literals.
 //!
-//! Chain names are built only from `[a-z0-9_]`, which every nft version accepts as an
-//! identifier, and they encode everything that identifies the object: a frontend's chain
-//! is `svc_<vip>_<proto>_<port>` and a backend's chain `<service chain>_be_<ip>_<port>`.
-//! A service chain never contains `_be_`, so the backend chains of a service are exactly
-//! the chains starting with its name followed by `_be_`, and no two services collide.
+//! The table holds a number of chains bounded by the largest backend count, whatever
+//! the number of services: services live in map and set elements. A frontend's verdict
+//! goes to the spread chain of its family and backend count (`spread4_<n>`), which picks
+//! a slot `k` at random and goes to `dnat4_<k>`; that chain DNATs through the slot's map
+//! `slot4_<k>` (frontend → backend). nft's userspace looks chains up by name in a list,
+//! so a chain per service (or backend) made a 10,000-service transaction take half a
+//! minute.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use clustermesh_proto::Protocol;
-
-use crate::plan::ServiceFrontend;
 
 /// The default table: `inet`, so one table holds both families.
 pub const DEFAULT_TABLE: &str = "clustermesh";
@@ -27,9 +27,20 @@ pub(crate) const MAP6: &str = "services6";
 pub(crate) const EMPTY4: &str = "empty4";
 pub(crate) const EMPTY6: &str = "empty6";
 
+/// The sets counting new connections per backend, keyed by the connection's original
+/// destination and reply source, with a counter per element.
+pub(crate) const COUNTED4: &str = "counted4";
+pub(crate) const COUNTED6: &str = "counted6";
+
 /// Before kube-proxy's DNAT (`dstnat` = -100), so a VIP we own is translated first and
 /// kube-proxy then sees a backend address it has no rule for.
 pub(crate) const PRIORITY: i32 = -110;
+
+/// Right after the DNAT takes effect, so a new connection's reply tuple names its
+/// backend. The kernel runs every nat chain from its own `dstnat` hook (-100), whatever
+/// the chain's priority (seen: a filter chain at -109 or -100 still sees the original
+/// destination), so the count waits until -99.
+pub(crate) const COUNT_PRIORITY: i32 = -99;
 
 /// Whether `name` is safe to use as a table name: a letter, then letters, digits or `_`.
 pub(crate) fn is_identifier(name: &str) -> bool {
@@ -39,27 +50,55 @@ pub(crate) fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-pub(crate) fn service_chain(frontend: &ServiceFrontend) -> String {
-    format!(
-        "svc_{}_{}_{}",
-        ip_part(frontend.vip),
-        proto(frontend.protocol),
-        frontend.port
-    )
+/// The spread chain of `modulus` backends of one family.
+pub(crate) fn spread_chain(v4: bool, modulus: u32) -> String {
+    format!("spread{}_{modulus}", family_digit(v4))
 }
 
-/// The prefix shared by every backend chain of the service chain `service`.
-pub(crate) fn backend_prefix(service: &str) -> String {
-    format!("{service}_be_")
+/// The chain that DNATs slot `slot` of one family, through [`slot_map`].
+pub(crate) fn dnat_chain(v4: bool, slot: u32) -> String {
+    format!("dnat{}_{slot}", family_digit(v4))
 }
 
-pub(crate) fn backend_chain(service: &str, target: SocketAddr) -> String {
-    format!(
-        "{}{}_{}",
-        backend_prefix(service),
-        ip_part(target.ip()),
-        target.port()
-    )
+/// The map of slot `slot` of one family: `vip . proto . port : address . port`.
+pub(crate) fn slot_map(v4: bool, slot: u32) -> String {
+    format!("slot{}_{slot}", family_digit(v4))
+}
+
+fn family_digit(v4: bool) -> char {
+    if v4 { '4' } else { '6' }
+}
+
+/// `(v4, modulus)` of a spread chain's name; `None` for any other name.
+pub(crate) fn parse_spread_chain(name: &str) -> Option<(bool, u32)> {
+    parse_numbered(name, "spread")
+}
+
+/// `(v4, slot)` of a slot map's name; `None` for any other name.
+pub(crate) fn parse_slot_map(name: &str) -> Option<(bool, u32)> {
+    parse_numbered(name, "slot")
+}
+
+/// `<prefix><4|6>_<n>`, with `n` written without leading zeros.
+fn parse_numbered(name: &str, prefix: &str) -> Option<(bool, u32)> {
+    let (family, digits) = name.strip_prefix(prefix)?.split_once('_')?;
+    let v4 = match family {
+        "4" => true,
+        "6" => false,
+        _ => return None,
+    };
+    if digits.is_empty()
+        || (digits.len() > 1 && digits.starts_with('0'))
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    Some((v4, digits.parse().ok()?))
+}
+
+/// The set counting connections to `vip`'s family.
+pub(crate) fn counted_of(vip: IpAddr) -> &'static str {
+    if vip.is_ipv4() { COUNTED4 } else { COUNTED6 }
 }
 
 /// The map holding frontends of `vip`'s family.
@@ -87,32 +126,5 @@ pub(crate) fn parse_proto(name: &str) -> Option<Protocol> {
         "udp" => Some(Protocol::Udp),
         "sctp" => Some(Protocol::Sctp),
         _ => None,
-    }
-}
-
-/// The target of a `dnat` statement: `ip to 10.0.0.1:80` or `ip6 to [fd00::1]:80`.
-pub(crate) fn dnat_target(target: SocketAddr) -> String {
-    match target {
-        SocketAddr::V4(v4) => format!("ip to {}:{}", v4.ip(), v4.port()),
-        SocketAddr::V6(v6) => format!("ip6 to [{}]:{}", v6.ip(), v6.port()),
-    }
-}
-
-/// An address as identifier characters: dotted quads or the eight IPv6 groups in hex,
-/// joined by `_` (never `::`-compressed, so the mapping is one to one).
-fn ip_part(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4
-            .octets()
-            .iter()
-            .map(u8::to_string)
-            .collect::<Vec<_>>()
-            .join("_"),
-        IpAddr::V6(v6) => v6
-            .segments()
-            .iter()
-            .map(|s| format!("{s:x}"))
-            .collect::<Vec<_>>()
-            .join("_"),
     }
 }

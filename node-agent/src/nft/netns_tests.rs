@@ -145,7 +145,9 @@ fn the_model_it_keeps_is_the_kernels_table_and_a_refresh_finds_drift() {
                 );
                 nft.apply(&update).await.expect("repairs");
                 assert!(
-                    ruleset().await.contains("10.96.0.10 . tcp . 80 : goto"),
+                    ruleset()
+                        .await
+                        .contains("10.96.0.10 . tcp . 80 comment \"shop/web\" : goto spread4_1"),
                     "{}",
                     ruleset().await
                 );

@@ -1,13 +1,13 @@
 //! Parsing `nft -j list table` output into [`Listed`]. Only the shapes we render are
-//! understood; anything else becomes [`Rule::Other`], which no service accepts as its
-//! own, so it gets rewritten rather than trusted.
+//! understood; anything else becomes [`Rule::Other`] or is skipped, which no service
+//! accepts as its own, so it gets rewritten rather than trusted.
 
 use std::net::{IpAddr, SocketAddr};
 
 use serde_json::Value;
 
 use super::{
-    model::{Counter, Listed, Rule},
+    model::{Counted, Counter, Dispatch, Listed, Rule},
     names,
 };
 use crate::{exec::ExecError, plan::ServiceFrontend};
@@ -37,35 +37,32 @@ pub(crate) fn listed(json: &str) -> Result<Listed, ExecError> {
                     .push(parse_rule(rule));
             }
         } else if let Some(set) = item.get("set") {
-            let name = set.get("name").and_then(Value::as_str);
-            if name != Some(names::EMPTY4) && name != Some(names::EMPTY6) {
-                continue;
-            }
-            for elem in set
-                .get("elem")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                // With a comment: {"elem": {"val": key, "comment": ..}}.
-                let comment = elem.pointer("/elem/comment").and_then(Value::as_str);
-                if let Some(frontend) = parse_key(elem) {
-                    out.empty.insert(frontend, comment.map(str::to_owned));
+            let name = set.get("name").and_then(Value::as_str).unwrap_or("");
+            for elem in elements(set) {
+                if name == names::EMPTY4 || name == names::EMPTY6 {
+                    if let Some(frontend) = parse_frontend(elem) {
+                        out.empty.insert(frontend, comment(elem));
+                    }
+                } else if (name == names::COUNTED4 || name == names::COUNTED6)
+                    && let Some((key, counted)) = parse_counted(elem)
+                {
+                    out.counted.insert(key, counted);
                 }
             }
         } else if let Some(map) = item.get("map") {
-            let name = map.get("name").and_then(Value::as_str);
-            if name != Some(names::MAP4) && name != Some(names::MAP6) {
-                continue;
-            }
-            for elem in map
-                .get("elem")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some((frontend, chain)) = parse_element(elem) {
-                    out.elements.insert(frontend, chain);
+            let name = map.get("name").and_then(Value::as_str).unwrap_or("");
+            for elem in elements(map) {
+                let Some([key, value]) = elem.as_array().map(Vec::as_slice) else {
+                    continue;
+                };
+                if name == names::MAP4 || name == names::MAP6 {
+                    if let Some((frontend, dispatch)) = parse_dispatch(key, value) {
+                        out.dispatch.insert(frontend, dispatch);
+                    }
+                } else if let Some((_, slot)) = names::parse_slot_map(name)
+                    && let Some((frontend, target)) = parse_slot(key, value)
+                {
+                    out.backends.insert((frontend, slot), target);
                 }
             }
         }
@@ -73,106 +70,167 @@ pub(crate) fn listed(json: &str) -> Result<Listed, ExecError> {
     Ok(out)
 }
 
-/// `[{"concat": [vip, proto, port]}, {"goto": {"target": chain}}]`.
-fn parse_element(elem: &Value) -> Option<(ServiceFrontend, String)> {
-    let [key, verdict] = elem.as_array()?.as_slice() else {
-        return None;
-    };
-    let frontend = parse_key(key)?;
-    let target = verdict
-        .pointer("/goto/target")
-        .or_else(|| verdict.pointer("/jump/target"))?;
-    Some((frontend, target.as_str()?.to_owned()))
+fn elements(set: &Value) -> impl Iterator<Item = &Value> {
+    set.get("elem")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
-/// `{"concat": [vip, proto, port]}`, possibly wrapped in `{"elem": {"val": ..}}` (an
-/// element with a comment or timeout).
-fn parse_key(key: &Value) -> Option<ServiceFrontend> {
-    let key = key.pointer("/elem/val").unwrap_or(key);
-    let [vip, proto, port] = key.get("concat")?.as_array()?.as_slice() else {
+/// An element's comment: `{"elem": {"val": .., "comment": ..}}`.
+fn comment(elem: &Value) -> Option<String> {
+    elem.pointer("/elem/comment")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// An element's key without its wrapper (present with a comment or a counter).
+fn value_of(elem: &Value) -> &Value {
+    elem.pointer("/elem/val").unwrap_or(elem)
+}
+
+fn concat(value: &Value) -> Option<&[Value]> {
+    value_of(value).get("concat")?.as_array().map(Vec::as_slice)
+}
+
+fn ip(value: &Value) -> Option<IpAddr> {
+    value.as_str()?.parse().ok()
+}
+
+fn port(value: &Value) -> Option<u16> {
+    u16::try_from(value.as_u64()?).ok()
+}
+
+/// `{"concat": [vip, proto, port]}`, possibly wrapped.
+fn parse_frontend(key: &Value) -> Option<ServiceFrontend> {
+    let [vip, proto, p] = concat(key)? else {
         return None;
     };
     Some(ServiceFrontend {
-        vip: vip.as_str()?.parse::<IpAddr>().ok()?,
+        vip: ip(vip)?,
         protocol: names::parse_proto(proto.as_str()?)?,
-        port: u16::try_from(port.as_u64()?).ok()?,
+        port: port(p)?,
     })
 }
 
+/// `[{frontend key, comment}, {"goto": {"target": chain}}]`.
+fn parse_dispatch(key: &Value, verdict: &Value) -> Option<(ServiceFrontend, Dispatch)> {
+    let frontend = parse_frontend(key)?;
+    let chain = verdict
+        .pointer("/goto/target")
+        .or_else(|| verdict.pointer("/jump/target"))?
+        .as_str()?
+        .to_owned();
+    Some((
+        frontend,
+        Dispatch {
+            chain,
+            comment: comment(key),
+        },
+    ))
+}
+
+/// `[{"concat": [vip, proto, port]}, {"concat": [address, port]}]`.
+fn parse_slot(key: &Value, value: &Value) -> Option<(ServiceFrontend, SocketAddr)> {
+    let frontend = parse_frontend(key)?;
+    let [address, backend_port] = concat(value)? else {
+        return None;
+    };
+    Some((frontend, SocketAddr::new(ip(address)?, port(backend_port)?)))
+}
+
+/// `{"elem": {"val": {"concat": [vip, port, backend, port]}, "counter": .., "comment": ..}}`.
+fn parse_counted(elem: &Value) -> Option<((IpAddr, u16, SocketAddr), Counted)> {
+    let [vip, p, backend, backend_port] = concat(elem)? else {
+        return None;
+    };
+    let counter = elem
+        .pointer("/elem/counter")
+        .map_or(Counter::default(), |c| Counter {
+            packets: c.get("packets").and_then(Value::as_u64).unwrap_or(0),
+            bytes: c.get("bytes").and_then(Value::as_u64).unwrap_or(0),
+        });
+    Some((
+        (
+            ip(vip)?,
+            port(p)?,
+            SocketAddr::new(ip(backend)?, port(backend_port)?),
+        ),
+        Counted {
+            comment: comment(elem),
+            counter,
+        },
+    ))
+}
+
+/// A rule we render in a spread or dnat chain, and nothing else.
 fn parse_rule(rule: &Value) -> Rule {
-    let comment = rule
-        .get("comment")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let Some(exprs) = rule.get("expr").and_then(Value::as_array) else {
+    let Some([expr]) = rule
+        .get("expr")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    else {
         return Rule::Other;
     };
-    let mut counter = None;
-    let mut result = None;
-    for expr in exprs {
-        if is_l4proto_match(expr) {
-            continue;
-        } else if let Some(c) = expr.get("counter") {
-            counter = Some(Counter {
-                packets: c.get("packets").and_then(Value::as_u64).unwrap_or(0),
-                bytes: c.get("bytes").and_then(Value::as_u64).unwrap_or(0),
-            });
-        } else if result.is_none() {
-            result = action(expr);
-            if result.is_none() {
-                return Rule::Other;
-            }
-        } else {
-            // A second action after ours: not a rule we rendered.
-            return Rule::Other;
-        }
-    }
-    match result {
-        Some(Action::Spread(targets)) => Rule::Spread { targets, comment },
-        Some(Action::Dnat(target)) => Rule::Dnat {
-            target,
-            counter,
-            comment,
-        },
-        None => Rule::Other,
-    }
+    spread(expr).or_else(|| dnat(expr)).unwrap_or(Rule::Other)
 }
 
-enum Action {
-    Spread(Vec<String>),
-    Dnat(SocketAddr),
-}
-
-fn action(expr: &Value) -> Option<Action> {
-    if let Some(dnat) = expr.get("dnat") {
-        let ip: IpAddr = dnat.get("addr")?.as_str()?.parse().ok()?;
-        let port = u16::try_from(dnat.get("port")?.as_u64()?).ok()?;
-        return Some(Action::Dnat(SocketAddr::new(ip, port)));
-    }
+/// `numgen random mod N vmap { 0 : goto dnat<f>_0, ... }`, every slot below N there.
+fn spread(expr: &Value) -> Option<Rule> {
     let vmap = expr.get("vmap")?;
     let numgen = vmap.pointer("/key/numgen")?;
     if numgen.get("mode")?.as_str()? != "random" || numgen.get("offset")?.as_u64()? != 0 {
         return None;
     }
-    let modulus = numgen.get("mod")?.as_u64()?;
-    let set = vmap.pointer("/data/set")?.as_array()?;
-    // Every index 0..mod must lead somewhere, or some connections would fall through.
-    let mut targets = vec![None; usize::try_from(modulus).ok()?];
-    for pair in set {
-        let [index, verdict] = pair.as_array()?.as_slice() else {
+    let modulus = u32::try_from(numgen.get("mod")?.as_u64()?).ok()?;
+    let arms = vmap.pointer("/data/set")?.as_array()?;
+    if arms.len() != modulus as usize {
+        return None;
+    }
+    let mut family = None;
+    for arm in arms {
+        let [slot, verdict] = arm.as_array()?.as_slice() else {
             return None;
         };
-        let slot = targets.get_mut(usize::try_from(index.as_u64()?).ok()?)?;
-        *slot = Some(verdict.pointer("/goto/target")?.as_str()?.to_owned());
+        let slot = u32::try_from(slot.as_u64()?)
+            .ok()
+            .filter(|&k| k < modulus)?;
+        let target = verdict.pointer("/goto/target")?.as_str()?;
+        let v4 = [true, false]
+            .into_iter()
+            .find(|&v4| names::dnat_chain(v4, slot) == target)?;
+        if *family.get_or_insert(v4) != v4 {
+            return None;
+        }
     }
-    targets
-        .into_iter()
-        .collect::<Option<Vec<_>>>()
-        .map(Action::Spread)
+    // Arms are distinct keys of a set, each naming its own slot's chain: 0..N.
+    Some(Rule::Spread {
+        v4: family?,
+        modulus,
+    })
 }
 
-/// `meta l4proto <proto>`: the dependency nft needs before a port in `dnat`.
-fn is_l4proto_match(expr: &Value) -> bool {
-    expr.pointer("/match/left/meta/key").and_then(Value::as_str) == Some("l4proto")
-        && expr.pointer("/match/op").and_then(Value::as_str) == Some("==")
+/// `dnat <f> to <f> daddr . meta l4proto . th dport map @slot<f>_<k>`.
+fn dnat(expr: &Value) -> Option<Rule> {
+    let dnat = expr.get("dnat")?;
+    let v4 = match dnat.get("family")?.as_str()? {
+        "ip" => true,
+        "ip6" => false,
+        _ => return None,
+    };
+    let map = dnat.pointer("/addr/map")?;
+    let (map_v4, slot) = names::parse_slot_map(map.get("data")?.as_str()?.strip_prefix('@')?)?;
+    let [daddr, l4proto, dport] = map.pointer("/key/concat")?.as_array()?.as_slice() else {
+        return None;
+    };
+    let family = if v4 { "ip" } else { "ip6" };
+    let field = |v: &Value, protocol: &str, field: &str| {
+        v.pointer("/payload/protocol").and_then(Value::as_str) == Some(protocol)
+            && v.pointer("/payload/field").and_then(Value::as_str) == Some(field)
+    };
+    let shaped = map_v4 == v4
+        && field(daddr, family, "daddr")
+        && l4proto.pointer("/meta/key").and_then(Value::as_str) == Some("l4proto")
+        && field(dport, "th", "dport");
+    shaped.then_some(Rule::Dnat { v4, slot })
 }

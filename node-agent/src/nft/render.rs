@@ -10,9 +10,11 @@
 
 use std::{collections::BTreeMap, fmt::Write as _, net::SocketAddr};
 
+use clustermesh_proto::Protocol;
+
 use super::{
-    model::{Counter, Listed, Rule},
-    names::{self, EMPTY4, EMPTY6, MAP4, MAP6, PRIORITY},
+    model::{Counted, Counter, Dispatch, Listed, Rule},
+    names::{self, COUNT_PRIORITY, COUNTED4, COUNTED6, EMPTY4, EMPTY6, MAP4, MAP6, PRIORITY},
 };
 use crate::{
     exec::{ExecError, ServiceUpdate},
@@ -47,6 +49,8 @@ pub(crate) fn transaction(
         out: String::new(),
         t: format!("inet {table}"),
         model,
+        deleted: BTreeMap::new(),
+        added: BTreeMap::new(),
     };
     if base == Base::Write {
         tx.base();
@@ -59,15 +63,20 @@ pub(crate) fn transaction(
     for (frontend, backends) in &update.set {
         tx.set(frontend, backends)?;
     }
-    Ok(tx.out)
+    Ok(tx.finish())
 }
 
-/// A transaction being written, and the model it changes as it goes.
+/// A transaction being written, and the model it changes as it goes. Element
+/// deletions and additions are gathered per set and written last, deletions first:
+/// one command per set keeps a 10,000-service transaction short, and a key deleted and
+/// added again (a slot that changed) is deleted before it is added.
 struct Tx<'a> {
     out: String,
     /// `inet <table>`.
     t: String,
     model: &'a mut Listed,
+    deleted: BTreeMap<String, Vec<String>>,
+    added: BTreeMap<String, Vec<String>>,
 }
 
 impl Tx<'_> {
@@ -77,28 +86,32 @@ impl Tx<'_> {
         let t = self.t.clone();
         self.line(format_args!("add table {t}"));
         let families = [
-            ("ip", "ipv4_addr", MAP4, EMPTY4),
-            ("ip6", "ipv6_addr", MAP6, EMPTY6),
+            ("ip", "ipv4_addr", MAP4, EMPTY4, COUNTED4),
+            ("ip6", "ipv6_addr", MAP6, EMPTY6, COUNTED6),
         ];
-        for (_, addr, map, empty) in families {
+        for (_, addr, map, empty, counted) in families {
             let key = format!("{addr} . inet_proto . inet_service");
             self.line(format_args!(
                 "add map {t} {map} {{ type {key} : verdict; }}"
             ));
             self.line(format_args!("add set {t} {empty} {{ type {key}; }}"));
+            self.line(format_args!(
+                "add set {t} {counted} {{ type {addr} . inet_service . {addr} . inet_service; \
+                 counter; }}"
+            ));
         }
         for hook in ["prerouting", "output"] {
             let chain = format!("nat_{hook}");
-            self.base_chain(&chain, "nat", hook);
-            for (family, _, map, _) in families {
+            self.base_chain(&chain, "nat", hook, PRIORITY);
+            for (family, _, map, ..) in families {
                 self.other_rule(
                     &chain,
                     format_args!("{family} daddr . meta l4proto . th dport vmap @{map}"),
                 );
             }
             let chain = format!("filter_{hook}");
-            self.base_chain(&chain, "filter", hook);
-            for (family, _, _, empty) in families {
+            self.base_chain(&chain, "filter", hook, PRIORITY);
+            for (family, _, _, empty, ..) in families {
                 let key = format!("{family} daddr . meta l4proto . th dport @{empty}");
                 // A reset makes connect() fail at once with ECONNREFUSED.
                 self.other_rule(
@@ -110,15 +123,32 @@ impl Tx<'_> {
                     format_args!("{key} reject with icmpx port-unreachable"),
                 );
             }
+            // nft needs one protocol per rule to type the ports of the conntrack key.
+            // Unconfirmed: a connection's first packet before it leaves; a local
+            // connection to a local backend passes prerouting again, confirmed.
+            let chain = format!("count_{hook}");
+            self.base_chain(&chain, "filter", hook, COUNT_PRIORITY);
+            for (family, .., counted) in families {
+                for proto in ["tcp", "udp", "sctp"] {
+                    self.other_rule(
+                        &chain,
+                        format_args!(
+                            "meta l4proto {proto} ct state new ct status ! confirmed \
+                             ct original {family} daddr . ct original proto-dst . \
+                             ct reply {family} saddr . ct reply proto-src @{counted}"
+                        ),
+                    );
+                }
+            }
         }
     }
 
-    fn base_chain(&mut self, chain: &str, kind: &str, hook: &str) {
+    fn base_chain(&mut self, chain: &str, kind: &str, hook: &str, priority: i32) {
         let t = &self.t;
         line(
             &mut self.out,
             format_args!(
-                "add chain {t} {chain} {{ type {kind} hook {hook} priority {PRIORITY}; policy accept; }}"
+                "add chain {t} {chain} {{ type {kind} hook {hook} priority {priority}; policy accept; }}"
             ),
         );
         self.model.chains.entry(chain.to_owned()).or_default();
@@ -126,25 +156,50 @@ impl Tx<'_> {
     }
 
     fn remove(&mut self, frontend: &ServiceFrontend) {
-        self.remove_chains(frontend);
+        self.remove_dispatch(frontend, &[]);
         if self.model.empty.contains_key(frontend) {
             self.delete_empty(frontend);
         }
     }
 
-    /// Takes `frontend` out of its verdict map and deletes its chains, whatever is there.
-    fn remove_chains(&mut self, frontend: &ServiceFrontend) {
-        let chain = names::service_chain(frontend);
-        if self.model.elements.contains_key(frontend) {
-            self.delete_element(frontend);
+    /// Takes `frontend` out of its verdict map and deletes its slots, and the counted
+    /// elements of backends not in `keep`.
+    fn remove_dispatch(&mut self, frontend: &ServiceFrontend, keep: &[SocketAddr]) {
+        if self.model.dispatch.contains_key(frontend) {
+            self.delete_dispatch(frontend);
         }
-        if self.model.chains.contains_key(&chain) {
-            // Flushed first: its rule references the backend chains deleted below.
-            self.flush_chain(&chain);
-            self.delete_chain(&chain);
+        for slot in self.model.slot_numbers(frontend) {
+            self.delete_slot(frontend, slot);
         }
-        for backend in self.chains_with_prefix(&names::backend_prefix(&chain)) {
-            self.delete_chain(&backend);
+        self.remove_stale_counted(frontend, keep);
+    }
+
+    /// Deletes the counted elements of `frontend`'s VIP and port whose backend is
+    /// neither in `keep` nor in a slot of a frontend on the same VIP and port (another
+    /// protocol), since the protocol is not part of their key.
+    fn remove_stale_counted(&mut self, frontend: &ServiceFrontend, keep: &[SocketAddr]) {
+        let stale: Vec<SocketAddr> = self
+            .model
+            .counted_at(frontend.vip, frontend.port)
+            .map(|((_, _, target), _)| *target)
+            .filter(|target| !keep.contains(target))
+            .collect();
+        let siblings: Vec<SocketAddr> = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp]
+            .into_iter()
+            .filter(|p| *p != frontend.protocol)
+            .flat_map(|protocol| {
+                self.model.slot_targets(&ServiceFrontend {
+                    protocol,
+                    ..*frontend
+                })
+            })
+            .collect();
+        let stale: Vec<SocketAddr> = stale
+            .into_iter()
+            .filter(|target| !siblings.contains(target))
+            .collect();
+        for target in stale {
+            self.delete_counted(frontend, target);
         }
     }
 
@@ -153,13 +208,11 @@ impl Tx<'_> {
         frontend: &ServiceFrontend,
         service: &ServiceBackends,
     ) -> Result<(), ExecError> {
-        let chain = names::service_chain(frontend);
         let targets = targets(frontend, &service.backends)?;
-        let proto = names::proto(frontend.protocol);
         let name = safe_comment(&service.name.to_string());
         if targets.is_empty() {
-            // Rejected by the filter chains; it needs no chain of its own.
-            self.remove_chains(frontend);
+            // Rejected by the filter chains; it needs no slot.
+            self.remove_dispatch(frontend, &[]);
             if !self.model.empty_has(frontend, &name) {
                 if self.model.empty.contains_key(frontend) {
                     self.delete_empty(frontend);
@@ -171,100 +224,112 @@ impl Tx<'_> {
         if self.model.empty.contains_key(frontend) {
             self.delete_empty(frontend);
         }
-        self.add_chain(&chain);
-        self.flush_chain(&chain);
-        let mut backend_chains = Vec::with_capacity(targets.len());
-        for (target, backend) in &targets {
-            let backend_chain = names::backend_chain(&chain, *target);
-            // An intact backend chain is left alone, so its counter keeps counting.
-            if !self.model.backend_intact(&backend_chain, *target) {
-                if self.model.chains.contains_key(&backend_chain) {
-                    self.flush_chain(&backend_chain);
-                } else {
-                    self.add_chain(&backend_chain);
+        let v4 = frontend.vip.is_ipv4();
+        let modulus = u32::try_from(targets.len())
+            .map_err(|_| ExecError::new("nft", "more backends than slots"))?;
+        self.ensure_spread(v4, modulus);
+
+        let wanted: Vec<SocketAddr> = targets.keys().copied().collect();
+        for (slot, target) in (0u32..).zip(&wanted) {
+            match self.model.backends.get(&(*frontend, slot)) {
+                Some(have) if have == target => {}
+                have => {
+                    if have.is_some() {
+                        self.delete_slot(frontend, slot);
+                    }
+                    self.add_slot(frontend, slot, *target);
                 }
-                let comment = safe_comment(&backend_comment(backend));
-                let t = &self.t;
-                line(
-                    &mut self.out,
-                    format_args!(
-                        "add rule {t} {backend_chain} meta l4proto {proto} counter dnat {}{}",
-                        names::dnat_target(*target),
-                        with_comment(comment.as_deref()),
-                    ),
-                );
-                self.push_rule(
-                    &backend_chain,
-                    Rule::Dnat {
-                        target: *target,
-                        counter: Some(Counter::default()),
-                        comment,
-                    },
-                );
-            }
-            backend_chains.push(backend_chain);
-        }
-        let arms: Vec<String> = backend_chains
-            .iter()
-            .enumerate()
-            .map(|(i, name)| format!("{i} : goto {name}"))
-            .collect();
-        let t = &self.t;
-        line(
-            &mut self.out,
-            format_args!(
-                "add rule {t} {chain} numgen random mod {} vmap {{ {} }}{}",
-                arms.len(),
-                arms.join(", "),
-                with_comment(name.as_deref())
-            ),
-        );
-        // Stale backends go after the service rule that referenced them was flushed.
-        for stale in self.chains_with_prefix(&names::backend_prefix(&chain)) {
-            if !backend_chains.contains(&stale) {
-                self.delete_chain(&stale);
             }
         }
-        self.push_rule(
-            &chain,
-            Rule::Spread {
-                targets: backend_chains,
-                comment: name,
-            },
-        );
-        match self.model.elements.get(frontend) {
-            Some(have) if *have == chain => {}
+        for slot in self.model.slot_numbers(frontend) {
+            if slot >= modulus {
+                self.delete_slot(frontend, slot);
+            }
+        }
+        for (target, backend) in &targets {
+            let comment = safe_comment(&backend_comment(backend));
+            match self
+                .model
+                .counted
+                .get(&(frontend.vip, frontend.port, *target))
+            {
+                // An intact counted element keeps its counter.
+                Some(have) if have.comment == comment => {}
+                have => {
+                    if have.is_some() {
+                        self.delete_counted(frontend, *target);
+                    }
+                    self.add_counted(frontend, *target, comment);
+                }
+            }
+        }
+        self.remove_stale_counted(frontend, &wanted);
+
+        let dispatch = Dispatch {
+            chain: names::spread_chain(v4, modulus),
+            comment: name,
+        };
+        match self.model.dispatch.get(frontend) {
+            Some(have) if *have == dispatch => {}
             have => {
                 // Re-adding an element with another verdict fails, so replace it.
                 if have.is_some() {
-                    self.delete_element(frontend);
+                    self.delete_dispatch(frontend);
                 }
-                let t = &self.t;
-                line(
-                    &mut self.out,
-                    format_args!(
-                        "add element {t} {} {{ {} : goto {chain} }}",
-                        names::map_of(frontend.vip),
-                        key(frontend)
-                    ),
-                );
-                self.model.elements.insert(*frontend, chain);
+                self.add_dispatch(frontend, dispatch);
             }
         }
         Ok(())
     }
 
-    fn chains_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.model
-            .chains_with_prefix(prefix)
-            .map(str::to_owned)
-            .collect()
+    /// The spread chain for `modulus` backends and its slots' dnat chains and maps,
+    /// (re)written unless intact. They are never deleted: there is one per backend
+    /// count and slot in use, and a deletion would cost this transaction an RCU wait.
+    fn ensure_spread(&mut self, v4: bool, modulus: u32) {
+        let family = if v4 { "ip" } else { "ip6" };
+        let addr = if v4 { "ipv4_addr" } else { "ipv6_addr" };
+        for slot in 0..modulus {
+            if self.model.dnat_intact(v4, slot) {
+                continue;
+            }
+            let (map, chain) = (names::slot_map(v4, slot), names::dnat_chain(v4, slot));
+            let t = self.t.clone();
+            self.line(format_args!(
+                "add map {t} {map} {{ type {addr} . inet_proto . inet_service : \
+                 {addr} . inet_service; }}"
+            ));
+            self.fresh_chain(&chain);
+            self.line(format_args!(
+                "add rule {t} {chain} dnat {family} to {family} daddr . meta l4proto . \
+                 th dport map @{map}"
+            ));
+            self.push_rule(&chain, Rule::Dnat { v4, slot });
+        }
+        let chain = names::spread_chain(v4, modulus);
+        if self.model.spread_intact(v4, modulus) {
+            return;
+        }
+        self.fresh_chain(&chain);
+        let arms: Vec<String> = (0..modulus)
+            .map(|slot| format!("{slot} : goto {}", names::dnat_chain(v4, slot)))
+            .collect();
+        let t = self.t.clone();
+        self.line(format_args!(
+            "add rule {t} {chain} numgen random mod {modulus} vmap {{ {} }}",
+            arms.join(", ")
+        ));
+        self.push_rule(&chain, Rule::Spread { v4, modulus });
     }
 
-    fn add_chain(&mut self, chain: &str) {
-        let t = &self.t;
-        line(&mut self.out, format_args!("add chain {t} {chain}"));
-        self.model.chains.entry(chain.to_owned()).or_default();
+    /// `chain`, empty: flushed if it exists, added if not.
+    fn fresh_chain(&mut self, chain: &str) {
+        if self.model.chains.contains_key(chain) {
+            self.flush_chain(chain);
+        } else {
+            let t = &self.t;
+            line(&mut self.out, format_args!("add chain {t} {chain}"));
+            self.model.chains.insert(chain.to_owned(), Vec::new());
+        }
     }
 
     fn flush_chain(&mut self, chain: &str) {
@@ -275,12 +340,6 @@ impl Tx<'_> {
         }
     }
 
-    fn delete_chain(&mut self, chain: &str) {
-        let t = &self.t;
-        line(&mut self.out, format_args!("delete chain {t} {chain}"));
-        self.model.chains.remove(chain);
-    }
-
     fn push_rule(&mut self, chain: &str, rule: Rule) {
         self.model
             .chains
@@ -289,49 +348,119 @@ impl Tx<'_> {
             .push(rule);
     }
 
-    /// A rule the model does not look into (the base chains' lookups).
+    /// A rule the model does not look into (the base chains' rules).
     fn other_rule(&mut self, chain: &str, rule: std::fmt::Arguments<'_>) {
         let t = &self.t;
         line(&mut self.out, format_args!("add rule {t} {chain} {rule}"));
         self.push_rule(chain, Rule::Other);
     }
 
-    fn delete_element(&mut self, frontend: &ServiceFrontend) {
-        let t = &self.t;
-        let map = names::map_of(frontend.vip);
-        line(
-            &mut self.out,
-            format_args!("delete element {t} {map} {{ {} }}", key(frontend)),
+    fn add_dispatch(&mut self, frontend: &ServiceFrontend, dispatch: Dispatch) {
+        let element = format!(
+            "{}{} : goto {}",
+            key(frontend),
+            with_comment(dispatch.comment.as_deref()),
+            dispatch.chain
         );
-        self.model.elements.remove(frontend);
+        self.added
+            .entry(names::map_of(frontend.vip).to_owned())
+            .or_default()
+            .push(element);
+        self.model.dispatch.insert(*frontend, dispatch);
+    }
+
+    fn delete_dispatch(&mut self, frontend: &ServiceFrontend) {
+        self.deleted
+            .entry(names::map_of(frontend.vip).to_owned())
+            .or_default()
+            .push(key(frontend));
+        self.model.dispatch.remove(frontend);
+    }
+
+    fn add_slot(&mut self, frontend: &ServiceFrontend, slot: u32, target: SocketAddr) {
+        let element = format!("{} : {} . {}", key(frontend), target.ip(), target.port());
+        self.added
+            .entry(names::slot_map(frontend.vip.is_ipv4(), slot))
+            .or_default()
+            .push(element);
+        self.model.backends.insert((*frontend, slot), target);
+    }
+
+    fn delete_slot(&mut self, frontend: &ServiceFrontend, slot: u32) {
+        self.deleted
+            .entry(names::slot_map(frontend.vip.is_ipv4(), slot))
+            .or_default()
+            .push(key(frontend));
+        self.model.backends.remove(&(*frontend, slot));
+    }
+
+    fn add_counted(
+        &mut self,
+        frontend: &ServiceFrontend,
+        target: SocketAddr,
+        comment: Option<String>,
+    ) {
+        let element = format!(
+            "{}{}",
+            counted_key(frontend, target),
+            with_comment(comment.as_deref())
+        );
+        self.added
+            .entry(names::counted_of(frontend.vip).to_owned())
+            .or_default()
+            .push(element);
+        self.model.counted.insert(
+            (frontend.vip, frontend.port, target),
+            Counted {
+                comment,
+                counter: Counter::default(),
+            },
+        );
+    }
+
+    fn delete_counted(&mut self, frontend: &ServiceFrontend, target: SocketAddr) {
+        self.deleted
+            .entry(names::counted_of(frontend.vip).to_owned())
+            .or_default()
+            .push(counted_key(frontend, target));
+        self.model
+            .counted
+            .remove(&(frontend.vip, frontend.port, target));
     }
 
     fn add_empty(&mut self, frontend: &ServiceFrontend, name: Option<String>) {
-        let t = &self.t;
-        let set = names::empty_set_of(frontend.vip);
-        line(
-            &mut self.out,
-            format_args!(
-                "add element {t} {set} {{ {}{} }}",
-                key(frontend),
-                with_comment(name.as_deref())
-            ),
-        );
+        let element = format!("{}{}", key(frontend), with_comment(name.as_deref()));
+        self.added
+            .entry(names::empty_set_of(frontend.vip).to_owned())
+            .or_default()
+            .push(element);
         self.model.empty.insert(*frontend, name);
     }
 
     fn delete_empty(&mut self, frontend: &ServiceFrontend) {
-        let t = &self.t;
-        let set = names::empty_set_of(frontend.vip);
-        line(
-            &mut self.out,
-            format_args!("delete element {t} {set} {{ {} }}", key(frontend)),
-        );
+        self.deleted
+            .entry(names::empty_set_of(frontend.vip).to_owned())
+            .or_default()
+            .push(key(frontend));
         self.model.empty.remove(frontend);
     }
 
     fn line(&mut self, args: std::fmt::Arguments<'_>) {
         line(&mut self.out, args);
+    }
+
+    /// The transaction: what was written, then the element deletions and additions.
+    fn finish(mut self) -> String {
+        let t = self.t.clone();
+        for (verb, elements) in [("delete", &self.deleted), ("add", &self.added)] {
+            for (set, items) in elements {
+                line(
+                    &mut self.out,
+                    format_args!("{verb} element {t} {set} {{ {} }}", items.join(", ")),
+                );
+            }
+        }
+        self.out
     }
 }
 
@@ -369,6 +498,17 @@ fn targets<'a>(
         out.entry(SocketAddr::new(b.ip, b.port)).or_insert(b);
     }
     Ok(out)
+}
+
+/// A counted element's key: `vip . port . backend . port`.
+fn counted_key(frontend: &ServiceFrontend, target: SocketAddr) -> String {
+    format!(
+        "{} . {} . {} . {}",
+        frontend.vip,
+        frontend.port,
+        target.ip(),
+        target.port()
+    )
 }
 
 fn key(frontend: &ServiceFrontend) -> String {

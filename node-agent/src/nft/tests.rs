@@ -5,11 +5,7 @@ use std::{collections::BTreeMap, net::SocketAddr};
 
 use clustermesh_proto::{ClusterName, Protocol};
 
-use super::{
-    Counter,
-    model::{Listed, Rule},
-    names, parse, render,
-};
+use super::{Counter, model::Listed, names, parse, render};
 use crate::{
     exec::ServiceUpdate,
     plan::{BackendTarget, ServiceBackends, ServiceFrontend},
@@ -17,17 +13,19 @@ use crate::{
 };
 
 /// `nft -j list table inet clustermesh` after applying [`WEB_AND_EMPTY`] to an empty
-/// table, then connecting three times to 10.96.0.10:80: two SYNs went to the first
-/// backend (refused) and two to the second (one connection, unreachable, retransmitted).
-/// nftables v1.0.6, Linux 6.18.
+/// table, then connecting six times to 10.96.0.10:80 from the namespace itself (the
+/// backends do not answer): two connections went to the first backend, four to the
+/// second. nftables v1.0.6, Linux 6.18.
 const LISTED: &str = include_str!("testdata/listed.json");
 
 const HEADER: &str = "\
 add table inet clustermesh
 add map inet clustermesh services4 { type ipv4_addr . inet_proto . inet_service : verdict; }
 add set inet clustermesh empty4 { type ipv4_addr . inet_proto . inet_service; }
+add set inet clustermesh counted4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; counter; }
 add map inet clustermesh services6 { type ipv6_addr . inet_proto . inet_service : verdict; }
 add set inet clustermesh empty6 { type ipv6_addr . inet_proto . inet_service; }
+add set inet clustermesh counted6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; counter; }
 add chain inet clustermesh nat_prerouting { type nat hook prerouting priority -110; policy accept; }
 flush chain inet clustermesh nat_prerouting
 add rule inet clustermesh nat_prerouting ip daddr . meta l4proto . th dport vmap @services4
@@ -38,6 +36,14 @@ add rule inet clustermesh filter_prerouting meta l4proto tcp ip daddr . meta l4p
 add rule inet clustermesh filter_prerouting ip daddr . meta l4proto . th dport @empty4 reject with icmpx port-unreachable
 add rule inet clustermesh filter_prerouting meta l4proto tcp ip6 daddr . meta l4proto . th dport @empty6 reject with tcp reset
 add rule inet clustermesh filter_prerouting ip6 daddr . meta l4proto . th dport @empty6 reject with icmpx port-unreachable
+add chain inet clustermesh count_prerouting { type filter hook prerouting priority -99; policy accept; }
+flush chain inet clustermesh count_prerouting
+add rule inet clustermesh count_prerouting meta l4proto tcp ct state new ct status ! confirmed ct original ip daddr . ct original proto-dst . ct reply ip saddr . ct reply proto-src @counted4
+add rule inet clustermesh count_prerouting meta l4proto udp ct state new ct status ! confirmed ct original ip daddr . ct original proto-dst . ct reply ip saddr . ct reply proto-src @counted4
+add rule inet clustermesh count_prerouting meta l4proto sctp ct state new ct status ! confirmed ct original ip daddr . ct original proto-dst . ct reply ip saddr . ct reply proto-src @counted4
+add rule inet clustermesh count_prerouting meta l4proto tcp ct state new ct status ! confirmed ct original ip6 daddr . ct original proto-dst . ct reply ip6 saddr . ct reply proto-src @counted6
+add rule inet clustermesh count_prerouting meta l4proto udp ct state new ct status ! confirmed ct original ip6 daddr . ct original proto-dst . ct reply ip6 saddr . ct reply proto-src @counted6
+add rule inet clustermesh count_prerouting meta l4proto sctp ct state new ct status ! confirmed ct original ip6 daddr . ct original proto-dst . ct reply ip6 saddr . ct reply proto-src @counted6
 add chain inet clustermesh nat_output { type nat hook output priority -110; policy accept; }
 flush chain inet clustermesh nat_output
 add rule inet clustermesh nat_output ip daddr . meta l4proto . th dport vmap @services4
@@ -48,18 +54,30 @@ add rule inet clustermesh filter_output meta l4proto tcp ip daddr . meta l4proto
 add rule inet clustermesh filter_output ip daddr . meta l4proto . th dport @empty4 reject with icmpx port-unreachable
 add rule inet clustermesh filter_output meta l4proto tcp ip6 daddr . meta l4proto . th dport @empty6 reject with tcp reset
 add rule inet clustermesh filter_output ip6 daddr . meta l4proto . th dport @empty6 reject with icmpx port-unreachable
+add chain inet clustermesh count_output { type filter hook output priority -99; policy accept; }
+flush chain inet clustermesh count_output
+add rule inet clustermesh count_output meta l4proto tcp ct state new ct status ! confirmed ct original ip daddr . ct original proto-dst . ct reply ip saddr . ct reply proto-src @counted4
+add rule inet clustermesh count_output meta l4proto udp ct state new ct status ! confirmed ct original ip daddr . ct original proto-dst . ct reply ip saddr . ct reply proto-src @counted4
+add rule inet clustermesh count_output meta l4proto sctp ct state new ct status ! confirmed ct original ip daddr . ct original proto-dst . ct reply ip saddr . ct reply proto-src @counted4
+add rule inet clustermesh count_output meta l4proto tcp ct state new ct status ! confirmed ct original ip6 daddr . ct original proto-dst . ct reply ip6 saddr . ct reply proto-src @counted6
+add rule inet clustermesh count_output meta l4proto udp ct state new ct status ! confirmed ct original ip6 daddr . ct original proto-dst . ct reply ip6 saddr . ct reply proto-src @counted6
+add rule inet clustermesh count_output meta l4proto sctp ct state new ct status ! confirmed ct original ip6 daddr . ct original proto-dst . ct reply ip6 saddr . ct reply proto-src @counted6
 ";
 
 const WEB_AND_EMPTY: &str = "\
-add chain inet clustermesh svc_10_96_0_10_tcp_80
-flush chain inet clustermesh svc_10_96_0_10_tcp_80
-add chain inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_2_8080
-add rule inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_2_8080 meta l4proto tcp counter dnat ip to 10.250.0.2:8080 comment \"a/node-1\"
-add chain inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_3_8080
-add rule inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_3_8080 meta l4proto tcp counter dnat ip to 10.250.0.3:8080 comment \"b\"
-add rule inet clustermesh svc_10_96_0_10_tcp_80 numgen random mod 2 vmap { 0 : goto svc_10_96_0_10_tcp_80_be_10_250_0_2_8080, 1 : goto svc_10_96_0_10_tcp_80_be_10_250_0_3_8080 } comment \"shop/web\"
-add element inet clustermesh services4 { 10.96.0.10 . tcp . 80 : goto svc_10_96_0_10_tcp_80 }
+add map inet clustermesh slot4_0 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+add chain inet clustermesh dnat4_0
+add rule inet clustermesh dnat4_0 dnat ip to ip daddr . meta l4proto . th dport map @slot4_0
+add map inet clustermesh slot4_1 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+add chain inet clustermesh dnat4_1
+add rule inet clustermesh dnat4_1 dnat ip to ip daddr . meta l4proto . th dport map @slot4_1
+add chain inet clustermesh spread4_2
+add rule inet clustermesh spread4_2 numgen random mod 2 vmap { 0 : goto dnat4_0, 1 : goto dnat4_1 }
+add element inet clustermesh counted4 { 10.96.0.10 . 80 . 10.250.0.2 . 8080 comment \"a/node-1\", 10.96.0.10 . 80 . 10.250.0.3 . 8080 comment \"b\" }
 add element inet clustermesh empty4 { 10.96.0.12 . udp . 53 comment \"shop/empty\" }
+add element inet clustermesh services4 { 10.96.0.10 . tcp . 80 comment \"shop/web\" : goto spread4_2 }
+add element inet clustermesh slot4_0 { 10.96.0.10 . tcp . 80 : 10.250.0.2 . 8080 }
+add element inet clustermesh slot4_1 { 10.96.0.10 . tcp . 80 : 10.250.0.3 . 8080 }
 ";
 
 pub(super) fn frontend(vip: &str, port: u16, protocol: Protocol) -> ServiceFrontend {
@@ -123,10 +141,8 @@ fn render(current: &Listed, update: &ServiceUpdate) -> String {
 /// `listed` with every counter at zero: a model knows the rules, not the traffic.
 pub(super) fn without_counters(listed: &Listed) -> Listed {
     let mut out = listed.clone();
-    for rule in out.chains.values_mut().flatten() {
-        if let Rule::Dnat { counter, .. } = rule {
-            *counter = Some(Counter::default());
-        }
+    for counted in out.counted.values_mut() {
+        counted.counter = Counter::default();
     }
     out
 }
@@ -169,18 +185,17 @@ fn a_model_of_our_own_writes_keeps_the_base_chains_and_lists_nothing() {
     assert_eq!(
         text,
         "\
-add chain inet clustermesh svc_10_96_0_10_tcp_80
-flush chain inet clustermesh svc_10_96_0_10_tcp_80
-add rule inet clustermesh svc_10_96_0_10_tcp_80 numgen random mod 1 vmap { 0 : goto svc_10_96_0_10_tcp_80_be_10_250_0_2_8080 } comment \"shop/web\"
-delete chain inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_3_8080
+add chain inet clustermesh spread4_1
+add rule inet clustermesh spread4_1 numgen random mod 1 vmap { 0 : goto dnat4_0 }
+delete element inet clustermesh counted4 { 10.96.0.10 . 80 . 10.250.0.3 . 8080 }
+delete element inet clustermesh services4 { 10.96.0.10 . tcp . 80 }
+delete element inet clustermesh slot4_1 { 10.96.0.10 . tcp . 80 }
+add element inet clustermesh services4 { 10.96.0.10 . tcp . 80 comment \"shop/web\" : goto spread4_1 }
 "
     );
     assert_eq!(model.observe().expect("observes")[&web], update.set[&web]);
-    assert!(
-        !model
-            .chains
-            .contains_key("svc_10_96_0_10_tcp_80_be_10_250_0_3_8080")
-    );
+    // The two-backend chains stay for whoever needs them next.
+    assert!(model.spread_intact(true, 2));
 }
 
 #[test]
@@ -208,16 +223,16 @@ fn parses_what_nft_lists() {
             (
                 (web, "10.250.0.3:8080".parse().expect("addr")),
                 Counter {
-                    packets: 2,
-                    bytes: 120
+                    packets: 4,
+                    bytes: 240
                 }
             ),
         ])
     );
-    // Backend chains are commented `cluster/node` (or `cluster`): a and b, 2 each.
+    // Counted elements are commented `cluster/node` (or `cluster`).
     assert_eq!(
         listed.connections_per_cluster("10.96.0.10:80".parse().expect("addr")),
-        BTreeMap::from([("a".to_owned(), 2), ("b".to_owned(), 2)])
+        BTreeMap::from([("a".to_owned(), 2), ("b".to_owned(), 4)])
     );
     assert!(
         listed
@@ -243,15 +258,14 @@ fn renders_a_change_against_the_table_it_replaces() {
         )]),
         remove: [frontend("10.96.0.12", 53, Protocol::Udp)].into(),
     };
-    // The kept backend's chain (and counter) is untouched; the element stays.
+    // The kept backend's slot and counted element (and counter) are untouched; the
+    // verdict stays.
     let expected = "\
+delete element inet clustermesh counted4 { 10.96.0.10 . 80 . 10.250.0.3 . 8080 }
 delete element inet clustermesh empty4 { 10.96.0.12 . udp . 53 }
-add chain inet clustermesh svc_10_96_0_10_tcp_80
-flush chain inet clustermesh svc_10_96_0_10_tcp_80
-add chain inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_4_8080
-add rule inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_4_8080 meta l4proto tcp counter dnat ip to 10.250.0.4:8080 comment \"c\"
-add rule inet clustermesh svc_10_96_0_10_tcp_80 numgen random mod 2 vmap { 0 : goto svc_10_96_0_10_tcp_80_be_10_250_0_2_8080, 1 : goto svc_10_96_0_10_tcp_80_be_10_250_0_4_8080 } comment \"shop/web\"
-delete chain inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_3_8080
+delete element inet clustermesh slot4_1 { 10.96.0.10 . tcp . 80 }
+add element inet clustermesh counted4 { 10.96.0.10 . 80 . 10.250.0.4 . 8080 comment \"c\" }
+add element inet clustermesh slot4_1 { 10.96.0.10 . tcp . 80 : 10.250.0.4 . 8080 }
 ";
     assert_eq!(render(&current, &update), format!("{HEADER}{expected}"));
 }
@@ -260,9 +274,7 @@ delete chain inet clustermesh svc_10_96_0_10_tcp_80_be_10_250_0_3_8080
 fn re_applying_what_is_programmed_touches_no_backend() {
     let current = parse::listed(LISTED).expect("parses");
     let text = render(&current, &web_and_empty());
-    assert!(!text.contains("_be_10_250_0_2_8080 meta"), "{text}");
-    assert!(!text.contains("add element"), "{text}");
-    assert!(!text.contains("delete"), "{text}");
+    assert_eq!(text, HEADER, "only the base is rewritten");
 }
 
 #[test]
@@ -275,7 +287,7 @@ fn removing_what_is_absent_renders_nothing_that_could_fail() {
 }
 
 #[test]
-fn ipv6_frontends_get_their_own_map_and_bracketed_targets() {
+fn ipv6_frontends_get_their_own_maps_and_chains() {
     let fe = frontend("fd00::10", 443, Protocol::Sctp);
     let update = ServiceUpdate {
         set: BTreeMap::from([(
@@ -285,16 +297,19 @@ fn ipv6_frontends_get_their_own_map_and_bracketed_targets() {
         remove: Default::default(),
     };
     let text = render(&Listed::default(), &update);
-    let chain = "svc_fd00_0_0_0_0_0_0_10_sctp_443";
-    assert!(text.contains(&format!(
-        "add rule inet clustermesh {chain}_be_fd00_0_0_0_0_0_1_2_8443 meta l4proto sctp counter dnat ip6 to [fd00::1:2]:8443 comment \"a\"\n"
-    )), "{text}");
-    assert!(
-        text.contains(&format!(
-            "add element inet clustermesh services6 {{ fd00::10 . sctp . 443 : goto {chain} }}\n"
-        )),
-        "{text}"
-    );
+    let lines = [
+        "add rule inet clustermesh dnat6_0 dnat ip6 to ip6 daddr . meta l4proto . th dport map @slot6_0",
+        "add rule inet clustermesh spread6_1 numgen random mod 1 vmap { 0 : goto dnat6_0 }",
+        "add element inet clustermesh slot6_0 { fd00::10 . sctp . 443 : fd00::1:2 . 8443 }",
+        "add element inet clustermesh counted6 { fd00::10 . 443 . fd00::1:2 . 8443 comment \"a\" }",
+        "add element inet clustermesh services6 { fd00::10 . sctp . 443 comment \"shop/v6\" : goto spread6_1 }",
+    ];
+    for line in lines {
+        assert!(
+            text.contains(&format!("{line}\n")),
+            "{line}\nnot in\n{text}"
+        );
+    }
 }
 
 #[test]
@@ -320,22 +335,39 @@ fn refuses_backends_of_another_family_and_port_zero() {
 }
 
 #[test]
-fn a_damaged_backend_chain_is_not_observed_so_the_planner_sets_it_again() {
-    let mut listed = parse::listed(LISTED).expect("parses");
-    let damaged = "svc_10_96_0_10_tcp_80_be_10_250_0_3_8080";
-    listed.chains.insert(damaged.into(), vec![]);
+fn a_damaged_service_is_not_observed_so_the_planner_sets_it_again() {
+    let listed = parse::listed(LISTED).expect("parses");
     let web = frontend("10.96.0.10", 80, Protocol::Tcp);
-    let observed = listed.observe().expect("observes");
-    assert_eq!(
-        observed[&web].backends,
-        vec![backend("10.250.0.2:8080", "a", Some("node-1"))]
-    );
-    // And the next apply rewrites it in place.
-    let text = render(&listed, &web_and_empty());
+    let damaged = |damage: fn(&mut Listed)| {
+        let mut model = listed.clone();
+        damage(&mut model);
+        let observed = model.observe().expect("observes");
+        (
+            !observed.contains_key(&web),
+            render(&model, &web_and_empty()),
+        )
+    };
+    // A slot gone: the service is not observed, and the next apply adds the slot back.
+    let (missing, text) = damaged(|m| {
+        m.backends.retain(|(_, slot), _| *slot != 1);
+    });
+    assert!(missing);
+    let slot = "add element inet clustermesh slot4_1 { 10.96.0.10 . tcp . 80 : 10.250.0.3 . 8080 }";
+    assert!(text.contains(slot), "{text}");
+    // A counted element gone: the same, for the counted element.
+    let (missing, text) = damaged(|m| m.counted.clear());
+    assert!(missing);
     assert!(
-        text.contains(&format!("flush chain inet clustermesh {damaged}\n")),
+        text.contains("add element inet clustermesh counted4 {"),
         "{text}"
     );
+    // A slot's dnat chain emptied: rewritten in place.
+    let (missing, text) = damaged(|m| {
+        m.chains.insert("dnat4_1".into(), Vec::new());
+    });
+    assert!(missing);
+    let rewritten = "flush chain inet clustermesh dnat4_1\nadd rule inet clustermesh dnat4_1 dnat";
+    assert!(text.contains(rewritten), "{text}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The traffic of lb-scale, run inside the pods' namespaces by the bench binary itself
 //! (`__accept` in the backend pod, `__connect` in the client pod): a new TCP connection
-//! per request, the server writing one byte and closing first, so the client's ports
-//! never sit in TIME_WAIT.
+//! per request; the server writes one byte and closes, the client reads it and resets
+//! the connection. So no socket on either side sits in TIME_WAIT: tens of thousands of
+//! them would change the cost of later runs (seen: rates rose run after run).
 
 use std::{
     io::{Read as _, Write as _},
@@ -101,6 +102,7 @@ fn one_request(source: IpAddr, target: SocketAddr) -> std::io::Result<()> {
         Some(Protocol::TCP),
     )?;
     socket.bind(&SocketAddr::new(source, 0).into())?;
+    socket.set_linger(Some(Duration::ZERO))?;
     socket.connect_timeout(&target.into(), Duration::from_secs(1))?;
     let mut stream: std::net::TcpStream = socket.into();
     stream.set_read_timeout(Some(Duration::from_secs(1)))?;

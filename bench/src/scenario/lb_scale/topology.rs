@@ -6,17 +6,13 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context as _, bail};
 
-/// The client pod's extra addresses, one per load run.
-pub const CLIENT_SOURCES: [&str; 8] = [
-    "10.244.1.10",
-    "10.244.1.11",
-    "10.244.1.12",
-    "10.244.1.13",
-    "10.244.1.14",
-    "10.244.1.15",
-    "10.244.1.16",
-    "10.244.1.17",
-];
+/// How many extra addresses the client pod has: one per load run.
+pub const CLIENT_SOURCES: u8 = 32;
+
+/// The client pod's `n`th extra address.
+pub fn client_source(n: u8) -> String {
+    format!("10.244.1.{}", 10 + u16::from(n))
+}
 
 pub struct Topology {
     pub node: String,
@@ -52,28 +48,17 @@ impl Topology {
             let gateway = node_addr.trim_end_matches("/24");
             ip(&["-n", pod, "route", "add", "default", "via", gateway])?;
         }
-        for source in CLIENT_SOURCES {
-            ip(&[
-                "-n",
-                &topo.client,
-                "addr",
-                "add",
-                &format!("{source}/24"),
-                "dev",
-                "eth0",
-            ])?;
+        for n in 0..CLIENT_SOURCES {
+            let source = format!("{}/24", client_source(n));
+            ip(&["-n", &topo.client, "addr", "add", &source, "dev", "eth0"])?;
         }
         topo.exec(n, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
-        // Every connection leaves a conntrack entry; the default 120 s in TIME_WAIT would
-        // fill the table at these rates, for both balancers alike.
-        topo.exec(
-            n,
-            &[
-                "sysctl",
-                "-qw",
-                "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1",
-            ],
-        )?;
+        // Every connection leaves a conntrack entry; the defaults (120 s in TIME_WAIT,
+        // 10 s after a reset) would fill the table at these rates, for both balancers.
+        for timeout in ["time_wait", "close"] {
+            let sysctl = format!("net.netfilter.nf_conntrack_tcp_timeout_{timeout}=1");
+            topo.exec(n, &["sysctl", "-qw", &sysctl])?;
+        }
         Ok(topo)
     }
 
