@@ -183,8 +183,8 @@ pub fn buckets(series: &Series, marks: &Marks) -> Vec<Bucket> {
 }
 
 /// New connections between consecutive samples, as `(from, to, per cluster)`. The
-/// counters are cumulative; one that went down was reset (its backend chain was
-/// recreated), and one that appeared was created, so it counts from zero.
+/// counters are cumulative; one that went down was reset (its backend's counted
+/// element was recreated), and one that appeared was created, so it counts from zero.
 pub fn counter_deltas(samples: &[Sample]) -> Vec<(i64, i64, BTreeMap<String, u64>)> {
     let mut sorted: Vec<&Sample> = samples.iter().collect();
     sorted.sort_by_key(|s| s.at_ms);

@@ -96,8 +96,9 @@ fn apply_observe_update_remove_and_cleanup() {
                 expected.remove(&frontend("10.96.0.12", 53, Protocol::Udp));
                 assert_eq!(nft.observe().await.expect("observes"), expected);
                 assert!(
-                    !ruleset().await.contains("10_250_0_3"),
-                    "stale backend chain left"
+                    !ruleset().await.contains("10.250.0.3"),
+                    "stale backend left: {}",
+                    ruleset().await
                 );
 
                 nft.cleanup().await.expect("cleans up");

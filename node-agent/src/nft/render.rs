@@ -362,35 +362,23 @@ impl Tx<'_> {
             with_comment(dispatch.comment.as_deref()),
             dispatch.chain
         );
-        self.added
-            .entry(names::map_of(frontend.vip).to_owned())
-            .or_default()
-            .push(element);
+        self.add_element(names::map_of(frontend.vip), element);
         self.model.dispatch.insert(*frontend, dispatch);
     }
 
     fn delete_dispatch(&mut self, frontend: &ServiceFrontend) {
-        self.deleted
-            .entry(names::map_of(frontend.vip).to_owned())
-            .or_default()
-            .push(key(frontend));
+        self.delete_element(names::map_of(frontend.vip), key(frontend));
         self.model.dispatch.remove(frontend);
     }
 
     fn add_slot(&mut self, frontend: &ServiceFrontend, slot: u32, target: SocketAddr) {
         let element = format!("{} : {} . {}", key(frontend), target.ip(), target.port());
-        self.added
-            .entry(names::slot_map(frontend.vip.is_ipv4(), slot))
-            .or_default()
-            .push(element);
+        self.add_element(names::slot_map(frontend.vip.is_ipv4(), slot), element);
         self.model.backends.insert((*frontend, slot), target);
     }
 
     fn delete_slot(&mut self, frontend: &ServiceFrontend, slot: u32) {
-        self.deleted
-            .entry(names::slot_map(frontend.vip.is_ipv4(), slot))
-            .or_default()
-            .push(key(frontend));
+        self.delete_element(names::slot_map(frontend.vip.is_ipv4(), slot), key(frontend));
         self.model.backends.remove(&(*frontend, slot));
     }
 
@@ -405,10 +393,7 @@ impl Tx<'_> {
             counted_key(frontend, target),
             with_comment(comment.as_deref())
         );
-        self.added
-            .entry(names::counted_of(frontend.vip).to_owned())
-            .or_default()
-            .push(element);
+        self.add_element(names::counted_of(frontend.vip), element);
         self.model.counted.insert(
             (frontend.vip, frontend.port, target),
             Counted {
@@ -419,10 +404,10 @@ impl Tx<'_> {
     }
 
     fn delete_counted(&mut self, frontend: &ServiceFrontend, target: SocketAddr) {
-        self.deleted
-            .entry(names::counted_of(frontend.vip).to_owned())
-            .or_default()
-            .push(counted_key(frontend, target));
+        self.delete_element(
+            names::counted_of(frontend.vip),
+            counted_key(frontend, target),
+        );
         self.model
             .counted
             .remove(&(frontend.vip, frontend.port, target));
@@ -430,19 +415,23 @@ impl Tx<'_> {
 
     fn add_empty(&mut self, frontend: &ServiceFrontend, name: Option<String>) {
         let element = format!("{}{}", key(frontend), with_comment(name.as_deref()));
-        self.added
-            .entry(names::empty_set_of(frontend.vip).to_owned())
-            .or_default()
-            .push(element);
+        self.add_element(names::empty_set_of(frontend.vip), element);
         self.model.empty.insert(*frontend, name);
     }
 
     fn delete_empty(&mut self, frontend: &ServiceFrontend) {
-        self.deleted
-            .entry(names::empty_set_of(frontend.vip).to_owned())
-            .or_default()
-            .push(key(frontend));
+        self.delete_element(names::empty_set_of(frontend.vip), key(frontend));
         self.model.empty.remove(frontend);
+    }
+
+    /// Queues `element` for one `add element` command on `set`.
+    fn add_element(&mut self, set: impl Into<String>, element: String) {
+        self.added.entry(set.into()).or_default().push(element);
+    }
+
+    /// Queues `key` for one `delete element` command on `set`.
+    fn delete_element(&mut self, set: impl Into<String>, key: String) {
+        self.deleted.entry(set.into()).or_default().push(key);
     }
 
     fn line(&mut self, args: std::fmt::Arguments<'_>) {

@@ -64,20 +64,9 @@ impl Topology {
 
     /// Runs `args` in namespace `ns` and returns its stdout; fails with its stderr.
     pub fn exec(&self, ns: &str, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .output()
-            .with_context(|| format!("running {} in {ns}", args.join(" ")))?;
-        if !out.status.success() {
-            bail!(
-                "{} in {ns} failed ({}): {}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        let mut full = vec!["netns", "exec", ns];
+        full.extend_from_slice(args);
+        ip(&full)
     }
 
     /// Starts `args` in namespace `ns`, its stdout piped.
@@ -99,17 +88,19 @@ impl Drop for Topology {
     }
 }
 
-fn ip(args: &[&str]) -> anyhow::Result<()> {
+/// `ip ARGS`: its stdout, or an error with its stderr.
+fn ip(args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("ip")
         .args(args)
         .output()
         .with_context(|| format!("running ip {}", args.join(" ")))?;
     if !out.status.success() {
         bail!(
-            "ip {} failed: {}",
+            "ip {} failed ({}): {}",
             args.join(" "),
+            out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
