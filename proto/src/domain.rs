@@ -14,6 +14,7 @@ mod peer_heartbeat;
 mod port;
 mod record_kind;
 pub mod records;
+pub mod selection;
 mod store_key;
 mod watch_event;
 mod wireguard_key;

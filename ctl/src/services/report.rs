@@ -232,7 +232,7 @@ fn backend_report(
     let reason = match (selected, note, decisions.first()) {
         (true, _, _) => None,
         (false, Some(_), _) => Some("no frontend in this cluster".to_owned()),
-        (false, None, Some(d)) => d.reason(affinity),
+        (false, None, Some(d)) => select::reason(*d, affinity),
         (false, None, None) => Some("the service has no ports".to_owned()),
     };
     BackendReport {
