@@ -8,7 +8,6 @@
 //! - [`probes`] collects the runs' reports; [`timeline`] turns them into figures;
 //! - [`report`], [`render`] and [`svg`] present them.
 
-pub mod client;
 pub mod plan;
 pub mod probes;
 pub mod render;

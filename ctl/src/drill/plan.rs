@@ -10,7 +10,7 @@
 use clustermesh_proto::{client_config::ClientConfig, pb};
 use futures::future::join_all;
 
-use super::{DrillError, FailoverOptions, FaultKind, client::DrillApi, report::SkippedReport};
+use super::{DrillError, FailoverOptions, FaultKind, report::SkippedReport};
 use crate::{
     client::Admin,
     error::CtlError,
@@ -21,7 +21,7 @@ use crate::{
 pub struct Plan {
     pub context: String,
     pub cluster: String,
-    pub target: DrillApi,
+    pub target: Admin,
     pub probers: Vec<Prober>,
     pub skipped: Vec<SkippedReport>,
 }
@@ -29,7 +29,7 @@ pub struct Plan {
 pub struct Prober {
     pub context: String,
     pub cluster: String,
-    pub api: DrillApi,
+    pub api: Admin,
 }
 
 /// What to do with one other cluster.
@@ -265,13 +265,13 @@ pub async fn prepare(config: &ClientConfig, options: &FailoverOptions) -> Result
         );
         return Err(refused(problems));
     }
-    let target_api = DrillApi::connect(context, options.timeouts).await?;
+    let target_api = Admin::connect_for_streams(context, options.timeouts).await?;
     let mut probers = Vec::new();
     for (c, cluster) in chosen {
         probers.push(Prober {
             context: c.name.to_string(),
             cluster,
-            api: DrillApi::connect(c, options.timeouts).await?,
+            api: Admin::connect_for_streams(c, options.timeouts).await?,
         });
     }
     Ok(Plan {

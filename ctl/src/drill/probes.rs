@@ -14,12 +14,14 @@ use tonic::Code;
 
 use super::{
     DrillError,
-    client::DrillApi,
     plan::Prober,
     report::ProberData,
     timeline::{Probe, Sample, Settled},
 };
-use crate::{client::retry_unavailable, duration::format_duration};
+use crate::{
+    client::{Admin, retry_unavailable},
+    duration::format_duration,
+};
 
 /// One stream's next item, or `None` once it ended.
 type Item = (usize, Option<Result<pb::ProbeReport, tonic::Status>>);
@@ -27,7 +29,7 @@ type Item = (usize, Option<Result<pb::ProbeReport, tonic::Status>>);
 /// One probing cluster's run as collected so far.
 pub struct Run {
     pub data: ProberData,
-    api: DrillApi,
+    api: Admin,
     settled: Settled,
     last_report: Instant,
     last_sample_ms: Option<i64>,

@@ -1,0 +1,82 @@
+//! The table's fixed part: the maps and sets every service uses, and the base chains
+//! that hook into the kernel (nat, filter and count, for prerouting and output).
+
+use super::{Tx, line};
+use crate::nft::names::{COUNT_PRIORITY, COUNTED4, COUNTED6, EMPTY4, EMPTY6, MAP4, MAP6, PRIORITY};
+
+impl Tx<'_> {
+    /// The table, its maps and sets, and the base chains. `add` of what exists is a
+    /// no-op, and the swap of the base chains' rules is atomic.
+    pub(super) fn base(&mut self) {
+        let t = self.t.clone();
+        self.line(format_args!("add table {t}"));
+        let families = [
+            ("ip", "ipv4_addr", MAP4, EMPTY4, COUNTED4),
+            ("ip6", "ipv6_addr", MAP6, EMPTY6, COUNTED6),
+        ];
+        for (_, addr, map, empty, counted) in families {
+            let key = format!("{addr} . inet_proto . inet_service");
+            self.line(format_args!(
+                "add map {t} {map} {{ type {key} : verdict; }}"
+            ));
+            self.line(format_args!("add set {t} {empty} {{ type {key}; }}"));
+            self.line(format_args!(
+                "add set {t} {counted} {{ type {addr} . inet_service . {addr} . inet_service; \
+                 counter; }}"
+            ));
+        }
+        for hook in ["prerouting", "output"] {
+            let chain = format!("nat_{hook}");
+            self.base_chain(&chain, "nat", hook, PRIORITY);
+            for (family, _, map, ..) in families {
+                self.other_rule(
+                    &chain,
+                    format_args!("{family} daddr . meta l4proto . th dport vmap @{map}"),
+                );
+            }
+            let chain = format!("filter_{hook}");
+            self.base_chain(&chain, "filter", hook, PRIORITY);
+            for (family, _, _, empty, ..) in families {
+                let key = format!("{family} daddr . meta l4proto . th dport @{empty}");
+                // A reset makes connect() fail at once with ECONNREFUSED.
+                self.other_rule(
+                    &chain,
+                    format_args!("meta l4proto tcp {key} reject with tcp reset"),
+                );
+                self.other_rule(
+                    &chain,
+                    format_args!("{key} reject with icmpx port-unreachable"),
+                );
+            }
+            // nft needs one protocol per rule to type the ports of the conntrack key.
+            // Unconfirmed: a connection's first packet before it leaves; a local
+            // connection to a local backend passes prerouting again, confirmed.
+            let chain = format!("count_{hook}");
+            self.base_chain(&chain, "filter", hook, COUNT_PRIORITY);
+            for (family, .., counted) in families {
+                for proto in ["tcp", "udp", "sctp"] {
+                    self.other_rule(
+                        &chain,
+                        format_args!(
+                            "meta l4proto {proto} ct state new ct status ! confirmed \
+                             ct original {family} daddr . ct original proto-dst . \
+                             ct reply {family} saddr . ct reply proto-src @{counted}"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn base_chain(&mut self, chain: &str, kind: &str, hook: &str, priority: i32) {
+        let t = &self.t;
+        line(
+            &mut self.out,
+            format_args!(
+                "add chain {t} {chain} {{ type {kind} hook {hook} priority {priority}; policy accept; }}"
+            ),
+        );
+        self.model.chains.entry(chain.to_owned()).or_default();
+        self.flush_chain(chain);
+    }
+}
