@@ -4,8 +4,10 @@
 //!    the nft change on cluster a's node (seen by `nft monitor` there), over the whole
 //!    path: source → export → store → peer import → a's store → agent → nft;
 //! 2. **tunnel throughput**: iperf3 from a's client pod to b's pod through the
-//!    agent-configured wireguard-go, then through the same program configured by hand
-//!    with `wg` and `ip route` after `node-agent cleanup`.
+//!    agent-configured wireguard-go (also with the agents paused), then through the same
+//!    program configured by hand with `wg` and `ip route` after `node-agent cleanup`
+//!    (also with the agent's nft table loaded back, whole and with its nat chains only),
+//!    which takes the difference apart.
 //!
 //! Run as root: `cargo bench -p node-agent --bench dataplane` (`make bench-micro` runs it).
 
@@ -75,12 +77,23 @@ fn body() {
     // Alternated, so that drift in the machine's load does not favour either side.
     // The third set keeps the hand-made tunnels and loads the agent's nftables table
     // back: what the load balancer's hooks (and the conntrack they enable) cost alone.
+    // The fourth pauses the agents (SIGSTOP) on their own tunnels: what the agent
+    // process itself costs while traffic flows.
     let (mut by_agent, mut by_hand, mut by_hand_lb) = (Vec::new(), Vec::new(), Vec::new());
+    let mut by_agent_paused = Vec::new();
+    let mut by_hand_nat = Vec::new();
     for round in 0..ROUNDS {
         if round > 0 {
             agents = start_agents();
         }
         by_agent.extend(throughput(a, b, dir, "agent-configured"));
+        for agent in &agents {
+            agent.process.pause(true);
+        }
+        by_agent_paused.extend(throughput(a, b, dir, "agent-configured, agents paused"));
+        for agent in &agents {
+            agent.process.pause(false);
+        }
         let tables: Vec<(String, String)> = [a, b]
             .iter()
             .map(|c| {
@@ -104,6 +117,27 @@ fn body() {
             in_ns(ns, &["nft", "-f", &path(&file)]);
         }
         by_hand_lb.extend(throughput(a, b, dir, "by hand, with the agent's nft table"));
+        // The same without the chains every packet passes (rejects, counts): what is left
+        // costs only the first packet of a connection, and conntrack, which it turns on.
+        for (ns, _) in &tables {
+            for chain in [
+                "filter_prerouting",
+                "filter_output",
+                "count_prerouting",
+                "count_output",
+            ] {
+                in_ns(
+                    ns,
+                    &["nft", "delete", "chain", "inet", "clustermesh", chain],
+                );
+            }
+        }
+        by_hand_nat.extend(throughput(
+            a,
+            b,
+            dir,
+            "by hand, with the agent's nat chains only",
+        ));
         for (ns, _) in &tables {
             in_ns(ns, &["nft", "delete", "table", "inet", "clustermesh"]);
         }
@@ -114,6 +148,8 @@ fn body() {
         median(&mut by_hand),
         median(&mut by_hand_lb),
     );
+    let paused_bps = median(&mut by_agent_paused);
+    let nat_bps = median(&mut by_hand_nat);
     println!(
         "tunnel throughput (median of {} runs each): agent-configured {:.0} Mbit/s, by hand {:.0} Mbit/s (ratio {:.3}), by hand with the agent's nft table {:.0} Mbit/s (ratio {:.3})",
         by_agent.len(),
@@ -122,6 +158,16 @@ fn body() {
         agent_bps / hand_bps,
         hand_lb_bps / 1e6,
         agent_bps / hand_lb_bps
+    );
+    println!(
+        "agent-configured with the agents paused: {:.0} Mbit/s (ratio to by hand {:.3})",
+        paused_bps / 1e6,
+        paused_bps / hand_bps
+    );
+    println!(
+        "by hand with the agent's nat chains only: {:.0} Mbit/s (ratio to by hand {:.3})",
+        nat_bps / 1e6,
+        nat_bps / hand_bps
     );
     api_a.process.stop(Duration::from_secs(20));
     api_b.process.stop(Duration::from_secs(20));
