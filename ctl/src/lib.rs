@@ -13,6 +13,8 @@ pub mod disconnect;
 pub mod drill;
 pub mod duration;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod output;
 pub mod services;
 pub mod status;

@@ -48,6 +48,11 @@ pub fn render(report: &DrillReport) -> Result<String, String> {
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
 type Failure = Box<dyn std::error::Error>;
 
 fn secs(ms: i64) -> f64 {
@@ -81,24 +86,13 @@ fn shares(
     x: std::ops::Range<f64>,
     bucket: f64,
 ) -> Result<(), Failure> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(
-            "share of successful probes per serving cluster (%)",
-            (FONT, 14),
-        )
-        .margin(10)
-        .margin_right(20)
-        .x_label_area_size(30)
-        .y_label_area_size(44)
-        .build_cartesian_2d(x, 0f64..100f64)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds since the fault")
-        .y_desc("% of ok probes")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style((FONT, 12))
-        .light_line_style(WHITE)
-        .draw()?;
+    let mut chart = panel(
+        area,
+        "share of successful probes per serving cluster (%)",
+        x,
+        100.0,
+        "% of ok probes",
+    )?;
     let clusters = serving_clusters(report);
     // Cluster i's area reaches up to the sum of the shares of clusters 0..=i; drawn
     // from the top down, each covers the ones above it only where they overlap.
@@ -123,15 +117,7 @@ fn shares(
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], fill.filled()));
     }
     marks(report, &mut chart, 100.0)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .margin(4)
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    legend(&mut chart)
 }
 
 /// Successful probes as a line, failed ones as bars, per bucket.
@@ -149,21 +135,7 @@ fn probes(
         .unwrap_or(0)
         .max(1) as f64
         * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .caption("probes per 100 ms: ok and failed", (FONT, 14))
-        .margin(10)
-        .margin_right(20)
-        .x_label_area_size(30)
-        .y_label_area_size(44)
-        .build_cartesian_2d(x, 0f64..top)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds since the fault")
-        .y_desc("probes")
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style((FONT, 12))
-        .light_line_style(WHITE)
-        .draw()?;
+    let mut chart = panel(area, "probes per 100 ms: ok and failed", x, top, "probes")?;
     let ok: Vec<(f64, f64)> = report
         .timeline
         .iter()
@@ -193,6 +165,37 @@ fn probes(
         .label("failed")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], FAILED.filled()));
     marks(report, &mut chart, top)?;
+    legend(&mut chart)
+}
+
+/// One panel: its caption, time on x, `0..y_top` on y, and the grid.
+fn panel<'a, 'b>(
+    area: &'a Area<'b>,
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y_top: f64,
+    y_desc: &str,
+) -> Result<Chart<'a, 'b>, Failure> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 14))
+        .margin(10)
+        .margin_right(20)
+        .x_label_area_size(30)
+        .y_label_area_size(44)
+        .build_cartesian_2d(x, 0f64..y_top)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the fault")
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FONT, 12))
+        .light_line_style(WHITE)
+        .draw()?;
+    Ok(chart)
+}
+
+/// The series' legend, top right.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), Failure> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -205,13 +208,9 @@ fn probes(
 }
 
 /// Vertical lines at the fault and the restore, labelled above the plot.
-fn marks<'a>(
+fn marks<'a, 'b: 'a>(
     report: &DrillReport,
-    chart: &mut ChartContext<
-        'a,
-        SVGBackend<'a>,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut Chart<'a, 'b>,
     top: f64,
 ) -> Result<(), Failure> {
     let label = TextStyle::from((FONT, 12).into_font())

@@ -1,35 +1,14 @@
-//! Selection cases mirror node-agent's `plan/tests/affinity.rs` and `services.rs`, so
-//! ctl and the agents agree on what "selected" means.
+//! Selection cases as node-agent's `plan/tests/affinity.rs` and `services.rs` has them:
+//! both apply `clustermesh_proto::selection`, and these check ctl's side of it (the
+//! reasons, the leases ctl can and cannot see).
 
 use clustermesh_proto::pb;
 
 use super::*;
-use crate::output::Paint;
-
-fn backend(ip: &str, node: &str, ready: bool) -> pb::Backend {
-    pb::Backend {
-        ip: ip.into(),
-        ports: vec![pb::BackendPort {
-            name: "http".into(),
-            port: 8080,
-            protocol: pb::Protocol::Tcp as i32,
-        }],
-        node: node.into(),
-        zone: String::new(),
-        ready,
-        serving: ready,
-        terminating: false,
-    }
-}
-
-fn copy(cluster: &str, backends: Vec<pb::Backend>) -> pb::ClusterBackends {
-    pb::ClusterBackends {
-        cluster: cluster.into(),
-        shared: true,
-        reachable: true,
-        backends,
-    }
-}
+use crate::{
+    fixtures::{backend, copy},
+    output::Paint,
+};
 
 /// `demo/web` as cluster a sees it, with one backend in each of a, b and c.
 fn web(affinity: pb::Affinity) -> pb::GlobalServiceView {

@@ -214,17 +214,7 @@ async fn drills_that_cannot_work_are_refused_before_any_fault() {
     let a = mesh.cluster("a", 1, Ranges::of(1), "10.1.0.0/16").await;
     let _b = mesh.cluster("b", 2, Ranges::of(2), "10.2.0.0/16").await;
 
-    let out = mesh
-        .ctl(&[
-            "drill",
-            "failover",
-            "--context",
-            "a",
-            "--service",
-            "demo/nope",
-        ])
-        .await;
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = refused(&mesh, "demo/nope").await;
     assert!(
         out.stderr.contains(
             "error: refusing to drill demo/nope in a:\n  - demo/nope is not a global service in cluster a"
@@ -234,17 +224,7 @@ async fn drills_that_cannot_work_are_refused_before_any_fault() {
     );
 
     // b is not connected to a: nobody to probe from.
-    let out = mesh
-        .ctl(&[
-            "drill",
-            "failover",
-            "--context",
-            "a",
-            "--service",
-            "demo/web",
-        ])
-        .await;
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = refused(&mesh, "demo/web").await;
     assert!(
         out.stderr.contains(
             "  - no other connected cluster has demo/web and sends it to a's backends\n  - context b: does not import a"
@@ -252,29 +232,14 @@ async fn drills_that_cannot_work_are_refused_before_any_fault() {
         "{}",
         out.stderr
     );
-    let status = admin(&a)
-        .await
-        .clear_fault(pb::ClearFaultRequest { fault_id: 0 })
-        .await
-        .expect("ClearFault");
-    assert_eq!(status.into_inner().cleared, 0, "nothing was injected");
+    assert_nothing_injected(&a).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drill_without_an_agent_to_probe_from_is_refused() {
     let mesh = Mesh::new();
     let (a, _b) = mesh.connected_pair().await;
-    let out = mesh
-        .ctl(&[
-            "drill",
-            "failover",
-            "--context",
-            "a",
-            "--service",
-            "demo/web",
-        ])
-        .await;
-    assert_eq!(out.code, 1, "{out:?}");
+    let out = refused(&mesh, "demo/web").await;
     assert!(
         out.stderr.contains(
             "error: refusing to drill demo/web in a:\n  - b: no agent to probe from: context b"
@@ -286,7 +251,21 @@ async fn a_drill_without_an_agent_to_probe_from_is_refused() {
         out.stderr
             .contains("no agent of this cluster has a probe stream open")
     );
-    let status = admin(&a)
+    assert_nothing_injected(&a).await;
+}
+
+/// `ctl drill failover` on a's `service`, which must be refused (exit status 1).
+async fn refused(mesh: &Mesh, service: &str) -> crate::support::Output {
+    let out = mesh
+        .ctl(&["drill", "failover", "--context", "a", "--service", service])
+        .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    out
+}
+
+/// A refused drill injected no fault: clearing every fault clears none.
+async fn assert_nothing_injected(a: &crate::support::TestCluster) {
+    let status = admin(a)
         .await
         .clear_fault(pb::ClearFaultRequest { fault_id: 0 })
         .await

@@ -1,33 +1,17 @@
 use clustermesh_proto::pb;
 
-use crate::drill::{
-    FaultKind,
-    plan::{ClusterView, Verdict, assess, check_target},
+use crate::{
+    drill::{
+        FaultKind,
+        plan::{ClusterView, Verdict, assess, check_target},
+    },
+    fixtures::{backend, copy},
 };
 
-fn backend(ip: &str, ready: bool) -> pb::Backend {
-    pb::Backend {
-        ip: ip.into(),
-        ports: vec![pb::BackendPort {
-            name: "http".into(),
-            port: 8080,
-            protocol: pb::Protocol::Tcp as i32,
-        }],
-        node: String::new(),
-        zone: String::new(),
-        ready,
-        serving: ready,
-        terminating: false,
-    }
-}
-
-fn copy(cluster: &str, ready: bool) -> pb::ClusterBackends {
-    pb::ClusterBackends {
-        cluster: cluster.into(),
-        shared: true,
-        reachable: true,
-        backends: vec![backend(&format!("10.{}.0.10", cluster.len()), ready)],
-    }
+/// A shared copy with one ready backend.
+fn ready_copy(cluster: &str) -> pb::ClusterBackends {
+    let ip = format!("10.{}.0.10", cluster.len());
+    copy(cluster, vec![backend(&ip, "", true)])
 }
 
 /// `demo/web` as `own` sees it, with a copy in each of `clusters`.
@@ -42,7 +26,7 @@ fn web(clusters: &[&str]) -> pb::GlobalServiceView {
             protocol: pb::Protocol::Tcp as i32,
         }],
         affinity: pb::Affinity::None as i32,
-        clusters: clusters.iter().map(|c| copy(c, true)).collect(),
+        clusters: clusters.iter().map(|c| ready_copy(c)).collect(),
     }
 }
 
