@@ -95,7 +95,7 @@ impl Drop for Demo {
 }
 
 /// The binaries beside this one: `make bench` builds them all in one release build.
-fn release_dir() -> anyhow::Result<PathBuf> {
+pub fn release_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating clustermesh-bench")?;
     exe.parent()
         .map(Path::to_path_buf)

@@ -3,7 +3,10 @@
 //! one JSON object per scenario to `bench/results/latest.jsonl` (docs/performance.md).
 
 mod demo;
+mod knobs;
+mod kvstoremesh;
 mod machine;
+mod mesh;
 mod record;
 mod scenario;
 mod stats;

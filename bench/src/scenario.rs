@@ -1,7 +1,9 @@
 //! The scenarios of `make bench`, in the order they run.
 
+pub mod agent_memory;
 mod failover;
 pub mod lb_scale;
+mod sync;
 
 use crate::record::Record;
 
@@ -12,6 +14,16 @@ pub struct Scenario {
 }
 
 pub const ALL: &[Scenario] = &[
+    Scenario {
+        name: "sync",
+        about: "100k / 1M endpoints from one cluster into a remote agent's view, against a two-etcd KVStoreMesh path",
+        run: sync::run,
+    },
+    Scenario {
+        name: "agent-memory",
+        about: "a real node agent's RSS per remote endpoint (100k, 1M) with 10k global services",
+        run: agent_memory::run,
+    },
     Scenario {
         name: "lb-scale",
         about: "10 / 1k / 10k global services: nft (the agent) against an iptables linear chain",

@@ -40,6 +40,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&result)?);
             Ok(())
         }
+        "__agent-memory" => crate::scenario::agent_memory::worker(),
         other => bail!("no mode {other:?}"),
     }
 }

@@ -6,7 +6,7 @@ mod client;
 mod probes;
 mod reconciler;
 mod registration;
-mod watcher;
+pub mod watcher;
 
 use std::sync::Arc;
 

@@ -31,4 +31,4 @@ pub use plan::{
     BackendTarget, Change, DesiredState, LocalNode, ObservedState, PeerSpec, PlanConfig,
     ServiceBackends, ServiceFrontend, desired::compute, diff::plan,
 };
-pub use view::{MergedView, ResumePoint, ServiceName, ViewError};
+pub use view::{EndpointRef, MergedView, ResumePoint, ServiceName, ViewError};

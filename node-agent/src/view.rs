@@ -7,6 +7,7 @@
 //! state changes nothing and the dataplane does not flap.
 
 mod access;
+mod endpoints;
 mod records;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use clustermesh_proto::{ClusterName, PeerState, StoreKey, SyncedKey, SyncedMarker, WatchEvent};
 use tracing::debug;
 
+pub use self::endpoints::EndpointRef;
 use self::records::Records;
 pub use self::records::ServiceName;
 
@@ -37,7 +39,7 @@ pub enum ViewError {
     UnexpectedHeartbeat,
 }
 
-/// Keys seen since `SnapshotBegin`.
+/// Keys seen since `SnapshotBegin`; endpoints are marked instead (`MergedView::mark`).
 #[derive(Debug, Default)]
 struct Seen {
     records: BTreeSet<StoreKey>,
@@ -53,6 +55,9 @@ pub struct MergedView {
     resume: Option<ResumePoint>,
     /// `Some` between `SnapshotBegin` and `SnapshotEnd`.
     snapshot: Option<Seen>,
+    /// Counts snapshots begun; an endpoint carries the value current when it was last
+    /// sent, so those not sent since the latest `SnapshotBegin` are the stale ones.
+    mark: u32,
     /// Bumped whenever something the planner reads changes.
     generation: u64,
 }
@@ -73,6 +78,7 @@ impl MergedView {
                     debug!(revision, "snapshot restarted before its end");
                 }
                 self.snapshot = Some(Seen::default());
+                self.mark = self.mark.wrapping_add(1);
             }
             WatchEvent::SnapshotEnd { revision, epoch } => {
                 let seen = self
@@ -83,9 +89,9 @@ impl MergedView {
                 self.resume = Some(ResumePoint { revision, epoch });
             }
             WatchEvent::Upsert { record, revision } => {
-                let (key, changed) = self.records.upsert(record);
+                let (key, changed) = self.records.upsert(record, self.mark);
                 self.bump(changed);
-                if let Some(seen) = &mut self.snapshot {
+                if let (Some(seen), Some(key)) = (&mut self.snapshot, key) {
                     seen.records.insert(key);
                 }
                 self.advance(revision);
@@ -174,6 +180,7 @@ impl MergedView {
                 removed |= self.records.remove(&key);
             }
         }
+        removed |= self.records.endpoints.sweep(self.mark);
         let (synced, peers) = (self.synced.len(), self.peers.len());
         self.synced.retain(|key, _| seen.synced.contains(key));
         self.peers.retain(|cluster, _| seen.peers.contains(cluster));

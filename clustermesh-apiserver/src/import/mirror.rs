@@ -43,6 +43,10 @@ pub struct Mirror {
     peer_id: ClusterId,
     /// The peer's records as held in the local store.
     records: BTreeMap<String, Bytes>,
+    /// How many of `records` are of each kind, kept as they change: the importer
+    /// publishes counts after every write, and walking a million keys each time made a
+    /// large snapshot's import quadratic.
+    counts: BTreeMap<RecordKind, usize>,
     /// Kinds whose synced marker is in the local store.
     synced: BTreeSet<RecordKind>,
     /// Keys seen since `SnapshotBegin`, and the markers to write at its end.
@@ -57,11 +61,14 @@ impl Mirror {
     /// Starts from what the local store holds under the peer's prefix.
     pub fn new(peer: ClusterName, peer_id: ClusterId, held: &[KeyValue]) -> Self {
         let mut records = BTreeMap::new();
+        let mut counts = BTreeMap::new();
         let mut synced = BTreeSet::new();
         for kv in held {
             match layout::classify(&kv.key) {
-                Ok(KeyClass::Record(_)) => {
-                    records.insert(kv.key.clone(), kv.value.clone());
+                Ok(KeyClass::Record(key)) => {
+                    if records.insert(kv.key.clone(), kv.value.clone()).is_none() {
+                        *counts.entry(key.kind()).or_default() += 1;
+                    }
                 }
                 Ok(KeyClass::Synced(key)) => {
                     synced.insert(key.kind);
@@ -73,6 +80,7 @@ impl Mirror {
             peer,
             peer_id,
             records,
+            counts,
             synced,
             snapshot: None,
             pending_gc: BTreeMap::new(),
@@ -89,14 +97,9 @@ impl Mirror {
         &self.synced
     }
 
-    pub fn counts(&self) -> BTreeMap<RecordKind, usize> {
-        let mut counts = BTreeMap::new();
-        for key in self.records.keys() {
-            if let Ok(KeyClass::Record(key)) = layout::classify(key) {
-                *counts.entry(key.kind()).or_default() += 1;
-            }
-        }
-        counts
+    /// Records held, by kind; kinds with none are left out.
+    pub fn counts(&self) -> &BTreeMap<RecordKind, usize> {
+        &self.counts
     }
 
     /// Forgets a half-received snapshot: after a disconnect the next one starts afresh.
@@ -117,11 +120,12 @@ impl Mirror {
             WatchEvent::Delete { key, revision } => {
                 self.check_cluster(key.cluster(), &key.to_string())?;
                 self.advance(revision);
+                let kind = key.kind();
                 let key = key.to_string();
                 self.unpend(&key);
-                Ok(match self.records.remove(&key) {
-                    Some(_) => vec![WriteOp::Delete { key }],
-                    None => Vec::new(),
+                Ok(match self.remove(&key, kind) {
+                    true => vec![WriteOp::Delete { key }],
+                    false => Vec::new(),
                 })
             }
             WatchEvent::Synced(marker) => {
@@ -180,7 +184,9 @@ impl Mirror {
         if self.records.get(&key) == Some(&value) {
             return Ok(Vec::new());
         }
-        self.records.insert(key.clone(), value.clone());
+        if self.records.insert(key.clone(), value.clone()).is_none() {
+            *self.counts.entry(record.kind()).or_default() += 1;
+        }
         Ok(vec![WriteOp::Put {
             key,
             value,
@@ -221,9 +227,23 @@ impl Mirror {
 
     fn delete_all(&mut self, keys: impl IntoIterator<Item = String>) -> Vec<WriteOp> {
         keys.into_iter()
-            .filter(|key| self.records.remove(key).is_some())
+            .filter(|key| kind_of(key).is_some_and(|kind| self.remove(key, kind)))
             .map(|key| WriteOp::Delete { key })
             .collect()
+    }
+
+    /// Removes a record of `kind`; whether there was one.
+    fn remove(&mut self, key: &str, kind: RecordKind) -> bool {
+        if self.records.remove(key).is_none() {
+            return false;
+        }
+        if let Some(count) = self.counts.get_mut(&kind) {
+            *count -= 1;
+            if *count == 0 {
+                self.counts.remove(&kind);
+            }
+        }
+        true
     }
 
     fn unpend(&mut self, key: &str) {

@@ -276,7 +276,7 @@ impl ImportTask {
     }
 
     fn publish_counts(&self, mirror: &Mirror) {
-        let counts = mirror.counts();
+        let counts = mirror.counts().clone();
         let synced = mirror.synced_kinds().clone();
         self.status.send_if_modified(|s| {
             let changed = s.record_counts != counts || s.synced_kinds != synced;

@@ -60,6 +60,7 @@ impl Reconciler {
                 let view = view.borrow_and_update();
                 self.health
                     .set(Condition::ViewSynced, view.is_initialized());
+                self.metrics.set_view_records(view.record_counts());
                 planned(&view, &self.me, &self.config)
             };
             let Some(desired) = desired else { continue };

@@ -17,7 +17,7 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// Events applied before the reconcile loop is woken, at most.
 const BATCH: usize = 1024;
 
-pub(super) async fn follow(
+pub async fn follow(
     channel: Channel,
     view: watch::Sender<MergedView>,
     shutdown: CancellationToken,

@@ -2,6 +2,7 @@
 //! dataplane gauges are encoded from the latest [`DataplaneStatus`] at scrape time, so
 //! a peer or cluster that went away simply stops being reported (no stale series).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+
+use clustermesh_proto::RecordKind;
 
 use super::DataplaneStatus;
 
@@ -95,6 +98,15 @@ impl AgentMetrics {
         }
     }
 
+    /// The merged view's size, by record kind: what the agent holds for the whole mesh.
+    pub fn set_view_records(&self, counts: BTreeMap<RecordKind, usize>) {
+        *self
+            .dataplane
+            .view_records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = counts;
+    }
+
     pub fn set_dataplane(&self, status: DataplaneStatus) {
         *self
             .dataplane
@@ -114,6 +126,7 @@ impl AgentMetrics {
 #[derive(Debug, Default)]
 struct DataplaneGauges {
     status: Mutex<DataplaneStatus>,
+    view_records: Mutex<BTreeMap<RecordKind, usize>>,
 }
 
 impl Collector for DataplaneGauges {
@@ -123,7 +136,22 @@ impl Collector for DataplaneGauges {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        let view_records = self
+            .view_records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let gauge = |n: usize| ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));
+
+        let mut family = encoder.encode_descriptor(
+            "view_records",
+            "Records in the merged view, every cluster's, per kind.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (kind, n) in view_records {
+            gauge(n).encode(family.encode_family(&[("kind", kind.as_str())])?)?;
+        }
 
         let mut family = encoder.encode_descriptor(
             "tunnel_peers",

@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clustermesh_proto::{
-    Cluster, ClusterName, Endpoint, GlobalService, Identity, Node, PeerState, RecordKind,
-    SyncedKey, SyncedMarker,
+    Cluster, ClusterName, GlobalService, Identity, Node, PeerState, RecordKind, SyncedKey,
+    SyncedMarker,
 };
 
-use super::{MergedView, ServiceName};
+use super::{EndpointRef, MergedView, ServiceName};
 
 impl MergedView {
     pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
@@ -58,8 +58,33 @@ impl MergedView {
         self.records.identities.values()
     }
 
-    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
-        self.records.endpoints.values()
+    /// Every endpoint, by cluster, then IP.
+    pub fn endpoints(&self) -> impl Iterator<Item = EndpointRef<'_>> {
+        self.records.endpoints.iter()
+    }
+
+    /// How many endpoints the view holds, without walking them.
+    pub fn endpoint_count(&self) -> usize {
+        self.records.endpoints.len()
+    }
+
+    /// Records held per kind, every kind present (with 0 where there are none).
+    pub fn record_counts(&self) -> BTreeMap<RecordKind, usize> {
+        let r = &self.records;
+        BTreeMap::from([
+            (RecordKind::Cluster, r.clusters.len()),
+            (RecordKind::Node, r.nodes.values().map(BTreeMap::len).sum()),
+            (RecordKind::Identity, r.identities.len()),
+            (RecordKind::Endpoint, r.endpoints.len()),
+            (
+                RecordKind::GlobalService,
+                r.services.values().map(BTreeMap::len).sum(),
+            ),
+        ])
+    }
+
+    pub fn has_endpoint(&self, cluster: &ClusterName, ip: std::net::IpAddr) -> bool {
+        self.records.endpoints.contains(cluster, ip)
     }
 
     pub fn peer_states(&self) -> impl Iterator<Item = &PeerState> {

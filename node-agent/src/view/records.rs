@@ -3,9 +3,11 @@
 use std::{borrow::Borrow, collections::BTreeMap, fmt};
 
 use clustermesh_proto::{
-    Cluster, ClusterName, DnsLabel, DnsSubdomain, Endpoint, GlobalService, Identity, Keyed, Node,
-    Record, RecordKind, StoreKey,
+    Cluster, ClusterName, DnsLabel, DnsSubdomain, GlobalService, Identity, Keyed, Node, Record,
+    RecordKind, StoreKey,
 };
+
+use super::endpoints::EndpointTable;
 
 /// `namespace/name` of a global service: the same service in every cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,27 +43,33 @@ impl fmt::Display for ServiceName {
 /// Every record kind in its own map. Nodes and services are nested so the planner's
 /// questions ("the nodes of cluster X", "service S in every cluster") are lookups.
 /// Inner maps are never left empty, so iterating them never finds a ghost entry.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Endpoints, by far the most numerous, have a compact table of their own.
+#[derive(Debug, Default)]
 pub(super) struct Records {
     pub(super) clusters: BTreeMap<ClusterName, Cluster>,
     pub(super) nodes: BTreeMap<ClusterName, BTreeMap<DnsSubdomain, Node>>,
     pub(super) identities: BTreeMap<StoreKey, Identity>,
-    pub(super) endpoints: BTreeMap<StoreKey, Endpoint>,
+    pub(super) endpoints: EndpointTable,
     pub(super) services: BTreeMap<ServiceName, BTreeMap<ClusterName, GlobalService>>,
 }
 
 impl Records {
-    /// Stores `record`; returns its key and whether anything changed.
-    pub(super) fn upsert(&mut self, record: Record) -> (StoreKey, bool) {
-        let key = record.store_key();
+    /// Stores `record`, an endpoint with snapshot mark `mark`. Returns whether anything
+    /// changed, and the record's key unless it is an endpoint (endpoints are tracked by
+    /// their mark, not by key).
+    pub(super) fn upsert(&mut self, record: Record, mark: u32) -> (Option<StoreKey>, bool) {
+        let key = match &record {
+            Record::Endpoint(_) => None,
+            other => Some(other.store_key()),
+        };
         let changed = match record {
             Record::Cluster(c) => replace(&mut self.clusters, c.name.clone(), c),
             Record::Node(n) => {
                 let inner = self.nodes.entry(n.cluster.clone()).or_default();
                 replace(inner, n.name.clone(), n)
             }
-            Record::Identity(i) => replace(&mut self.identities, key.clone(), i),
-            Record::Endpoint(e) => replace(&mut self.endpoints, key.clone(), e),
+            Record::Identity(i) => replace(&mut self.identities, i.store_key(), i),
+            Record::Endpoint(e) => self.endpoints.upsert(e, mark),
             Record::GlobalService(s) => {
                 let inner = self.services.entry(ServiceName::of(&s)).or_default();
                 replace(inner, s.cluster.clone(), s)
@@ -76,13 +84,16 @@ impl Records {
             RecordKind::Cluster => self.clusters.remove(key.name()).is_some(),
             RecordKind::Node => remove_nested(&mut self.nodes, key.cluster(), key.name()),
             RecordKind::Identity => self.identities.remove(key).is_some(),
-            RecordKind::Endpoint => self.endpoints.remove(key).is_some(),
+            RecordKind::Endpoint => key
+                .name()
+                .parse()
+                .is_ok_and(|ip| self.endpoints.remove(key.cluster(), ip)),
             RecordKind::GlobalService => ServiceName::parse(key.name())
                 .is_some_and(|name| remove_nested(&mut self.services, &name, key.cluster())),
         }
     }
 
-    /// The key of every record held.
+    /// The key of every record held but endpoints.
     pub(super) fn keys(&self) -> Vec<StoreKey> {
         let nodes = self.nodes.values().flat_map(BTreeMap::values);
         let services = self.services.values().flat_map(BTreeMap::values);
@@ -91,7 +102,6 @@ impl Records {
             .map(Keyed::store_key)
             .chain(nodes.map(Keyed::store_key))
             .chain(self.identities.keys().cloned())
-            .chain(self.endpoints.keys().cloned())
             .chain(services.map(Keyed::store_key))
             .collect()
     }

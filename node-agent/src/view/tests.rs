@@ -189,3 +189,69 @@ fn identities_and_endpoints_are_kept_and_pruned_too() {
     apply_all(&mut view, [begin(102), end(102, EPOCH)]);
     assert_eq!(view.identities().count(), 0);
 }
+
+fn pod(ip: &str, node: &str, pod: &str) -> pb::Record {
+    pb::Endpoint {
+        cluster: "b".into(),
+        ip: ip.into(),
+        identity: 2 << 16 | 1,
+        node: node.into(),
+        namespace: "shop".into(),
+        pod: pod.into(),
+    }
+    .into_record()
+}
+
+#[test]
+fn a_snapshot_keeps_the_endpoints_it_sent_and_drops_the_others() {
+    let mut view = view_of(vec![
+        pod("10.2.1.7", "b1", "web-1"),
+        pod("10.2.1.8", "b1", "web-2"),
+    ]);
+    let generation = view.generation();
+    // The reconnect re-sends one endpoint unchanged and moves the other's pod.
+    apply_all(
+        &mut view,
+        [
+            begin(200),
+            upsert(pod("10.2.1.7", "b1", "web-1"), 150),
+            upsert(pod("10.2.1.9", "b2", "web-2"), 199),
+        ],
+    );
+    // Nothing is dropped before the snapshot ends.
+    assert_eq!(view.endpoint_count(), 3);
+    apply_all(&mut view, [end(200, EPOCH)]);
+    let held: Vec<(String, &str, &str)> = view
+        .endpoints()
+        .map(|e| (e.ip.to_string(), e.node, e.pod))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("10.2.1.7".to_owned(), "b1", "web-1"),
+            ("10.2.1.9".to_owned(), "b2", "web-2")
+        ]
+    );
+    assert!(view.has_endpoint(&name("b"), "10.2.1.9".parse().expect("ip")));
+    assert!(!view.has_endpoint(&name("b"), "10.2.1.8".parse().expect("ip")));
+    assert_ne!(view.generation(), generation);
+    assert_eq!(
+        view.record_counts()[&clustermesh_proto::RecordKind::Endpoint],
+        2
+    );
+}
+
+#[test]
+fn an_endpoint_sent_again_unchanged_is_no_change_and_a_changed_one_is() {
+    let mut view = view_of(vec![pod("10.2.1.7", "b1", "web-1")]);
+    let generation = view.generation();
+    view.apply(upsert(pod("10.2.1.7", "b1", "web-1"), 300))
+        .expect("same");
+    assert_eq!(view.generation(), generation);
+    view.apply(upsert(pod("10.2.1.7", "b2", "web-1"), 301))
+        .expect("moved");
+    assert_ne!(view.generation(), generation);
+    let nodes: Vec<&str> = view.endpoints().map(|e| e.node).collect();
+    assert_eq!(nodes, ["b2"]);
+    assert_eq!(view.endpoint_count(), 1);
+}
