@@ -39,7 +39,7 @@ impl Op {
     }
 }
 
-/// What the agent saw in one watch response: the keys put or deleted, and when.
+/// What the agent saw in one watch response: the keys put, and when.
 pub struct Seen {
     pub keys: Vec<String>,
     pub at: Instant,
@@ -78,16 +78,16 @@ impl KvStoreMesh {
         })
     }
 
-    /// What the agent saw next; fails when the copier or the agent stopped, or at
-    /// `deadline`.
-    pub async fn next_seen(&mut self, deadline: Instant) -> anyhow::Result<Seen> {
+    /// What the agent saw next, or `None` at `deadline`; fails when the copier or the
+    /// agent stopped.
+    pub async fn next_seen(&mut self, deadline: Instant) -> anyhow::Result<Option<Seen>> {
         tokio::select! {
-            seen = self.seen.recv() => seen.context("kvstoremesh: the agent stopped"),
+            seen = self.seen.recv() => seen.context("kvstoremesh: the agent stopped").map(Some),
             copied = &mut self.copier => {
                 let copied = copied.context("kvstoremesh copier")?;
                 anyhow::bail!("kvstoremesh: the copier stopped: {copied:?}")
             }
-            () = tokio::time::sleep_until(deadline) => anyhow::bail!("kvstoremesh: not done in time"),
+            () = tokio::time::sleep_until(deadline) => Ok(None),
         }
     }
 
@@ -171,10 +171,10 @@ async fn follow(
                     let record = layout::decode_record(key, kv.value())
                         .with_context(|| format!("decoding {key}"))?;
                     cache.insert(key.to_owned(), record);
+                    keys.push(key.to_owned());
                 }
                 EventType::Delete => drop(cache.remove(key)),
             }
-            keys.push(key.to_owned());
         }
         if seen
             .send(Seen {

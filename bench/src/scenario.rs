@@ -3,7 +3,9 @@
 pub mod agent_memory;
 mod failover;
 pub mod lb_scale;
+mod propagation;
 mod sync;
+mod tunnel;
 
 use crate::record::Record;
 
@@ -20,6 +22,11 @@ pub const ALL: &[Scenario] = &[
         run: sync::run,
     },
     Scenario {
+        name: "propagation",
+        about: "10 clusters, 100k endpoints, churn in one: change-to-remote-view lag and the highest sustained rate, against the etcd path",
+        run: propagation::run,
+    },
+    Scenario {
         name: "agent-memory",
         about: "a real node agent's RSS per remote endpoint (100k, 1M) with 10k global services",
         run: agent_memory::run,
@@ -28,6 +35,11 @@ pub const ALL: &[Scenario] = &[
         name: "lb-scale",
         about: "10 / 1k / 10k global services: nft (the agent) against an iptables linear chain",
         run: lb_scale::run,
+    },
+    Scenario {
+        name: "tunnel",
+        about: "iperf3 pod to pod through the agent's WireGuard tunnel, against the same by hand and the raw veth",
+        run: tunnel::run,
     },
     Scenario {
         name: "failover",

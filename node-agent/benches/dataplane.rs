@@ -9,7 +9,13 @@
 //!    (also with the agent's nft table loaded back, whole and with its nat chains only),
 //!    which takes the difference apart.
 //!
+//! 3. **raw veth**: iperf3 from a's node to b's node over the underlay, no tunnel: the
+//!    physical limit of this machine.
+//!
 //! Run as root: `cargo bench -p node-agent --bench dataplane` (`make bench-micro` runs it).
+//! With `CLUSTERMESH_DATAPLANE_JSON=FILE` (the `tunnel` scenario of `make bench`) the
+//! medians go to FILE as JSON, and the configurations that only take the gap apart
+//! (agents paused, the agent's table loaded by hand) are left out.
 
 #[path = "../tests/e2e/mod.rs"]
 mod e2e;
@@ -41,6 +47,7 @@ const IPERF_RUNS: usize = 2;
 /// Agent-configured and hand-configured phases, alternated.
 const ROUNDS: usize = 2;
 const IPERF_SECONDS: &str = "4";
+const JSON_ENV: &str = "CLUSTERMESH_DATAPLANE_JSON";
 
 fn main() {
     let mut namespaces = Vec::new();
@@ -71,8 +78,10 @@ fn body() {
         }
         agents
     };
+    let json_out = std::env::var_os(JSON_ENV).map(std::path::PathBuf::from);
+    let diagnose = json_out.is_none();
     let mut agents = start_agents();
-    rule_latency(a, b, &api_b);
+    let latency = rule_latency(a, b, &api_b);
 
     // Alternated, so that drift in the machine's load does not favour either side.
     // The third set keeps the hand-made tunnels and loads the agent's nftables table
@@ -82,17 +91,21 @@ fn body() {
     let (mut by_agent, mut by_hand, mut by_hand_lb) = (Vec::new(), Vec::new(), Vec::new());
     let mut by_agent_paused = Vec::new();
     let mut by_hand_nat = Vec::new();
+    let mut raw = Vec::new();
     for round in 0..ROUNDS {
         if round > 0 {
             agents = start_agents();
         }
         by_agent.extend(throughput(a, b, dir, "agent-configured"));
-        for agent in &agents {
-            agent.process.pause(true);
-        }
-        by_agent_paused.extend(throughput(a, b, dir, "agent-configured, agents paused"));
-        for agent in &agents {
-            agent.process.pause(false);
+        raw.extend(raw_throughput(a, b, dir));
+        if diagnose {
+            for agent in &agents {
+                agent.process.pause(true);
+            }
+            by_agent_paused.extend(throughput(a, b, dir, "agent-configured, agents paused"));
+            for agent in &agents {
+                agent.process.pause(false);
+            }
         }
         let tables: Vec<(String, String)> = [a, b]
             .iter()
@@ -111,6 +124,9 @@ fn body() {
         }
         let hand = HandTunnels::start(a, b, dir);
         by_hand.extend(throughput(a, b, dir, "configured by hand with wg"));
+        if !diagnose {
+            continue;
+        }
         for (ns, table) in &tables {
             let file = dir.join(format!("{ns}.nft"));
             std::fs::write(&file, table).expect("write the saved table");
@@ -143,11 +159,36 @@ fn body() {
         }
         drop(hand);
     }
-    let (agent_bps, hand_bps, hand_lb_bps) = (
+    let (agent_bps, hand_bps, raw_bps) = (
         median(&mut by_agent),
         median(&mut by_hand),
-        median(&mut by_hand_lb),
+        median(&mut raw),
     );
+    println!(
+        "raw veth (node to node, no tunnel): {:.0} Mbit/s; agent/hand {:.3}",
+        raw_bps / 1e6,
+        agent_bps / hand_bps
+    );
+    if let Some(out) = json_out {
+        let mbits = |runs: &[f64]| runs.iter().map(|r| r / 1e6).collect::<Vec<_>>();
+        let json = serde_json::json!({
+            "implementation": "wireguard-go",
+            "runs_each": by_agent.len(),
+            "iperf_seconds": IPERF_SECONDS,
+            "agent_mbit_s": agent_bps / 1e6,
+            "hand_mbit_s": hand_bps / 1e6,
+            "raw_veth_mbit_s": raw_bps / 1e6,
+            "runs_mbit_s": {
+                "agent": mbits(&by_agent), "hand": mbits(&by_hand), "raw_veth": mbits(&raw),
+            },
+            "rule_latency_ms": latency,
+        });
+        std::fs::write(&out, json.to_string()).expect("write the JSON result");
+        api_a.process.stop(Duration::from_secs(20));
+        api_b.process.stop(Duration::from_secs(20));
+        return;
+    }
+    let hand_lb_bps = median(&mut by_hand_lb);
     let paused_bps = median(&mut by_agent_paused);
     let nat_bps = median(&mut by_hand_nat);
     println!(
@@ -174,8 +215,8 @@ fn body() {
 }
 
 /// Flips b's backend readiness `CHANGES` times; each time, the delay until a's node
-/// shows the first nft change.
-fn rule_latency(a: &Cluster, b: &Cluster, api_b: &Apiserver) {
+/// shows the first nft change. Returns p50, p99 and max in ms.
+fn rule_latency(a: &Cluster, b: &Cluster, api_b: &Apiserver) -> [f64; 3] {
     let mut monitor = Command::new("ip")
         .args(["netns", "exec", &a.node_ns, "nft", "monitor"])
         .stdout(Stdio::piped())
@@ -216,6 +257,7 @@ fn rule_latency(a: &Cluster, b: &Cluster, api_b: &Apiserver) {
         ms(at(0.99)),
         ms(at(1.0))
     );
+    [ms(at(0.5)), ms(at(0.99)), ms(at(1.0))]
 }
 
 fn ms(d: Duration) -> f64 {
@@ -229,11 +271,25 @@ fn median(runs: &mut [f64]) -> f64 {
 
 /// Received bits/s of `IPERF_RUNS` iperf3 runs from a's client to b's pod.
 fn throughput(a: &Cluster, b: &Cluster, dir: &Path, what: &str) -> Vec<f64> {
-    let server_ip = b.backend_ip();
+    iperf(&a.client_ns, &b.web_ns, &b.backend_ip(), dir, what)
+}
+
+/// The same from a's node to b's node over the underlay veth: no tunnel, no NAT.
+fn raw_throughput(a: &Cluster, b: &Cluster, dir: &Path) -> Vec<f64> {
+    iperf(
+        &a.node_ns,
+        &b.node_ns,
+        &b.underlay_ip(),
+        dir,
+        "raw veth, node to node",
+    )
+}
+
+fn iperf(client_ns: &str, server_ns: &str, server_ip: &str, dir: &Path, what: &str) -> Vec<f64> {
     let _server = Spawned::start(
         "iperf3 server",
-        &b.web_ns,
-        &["iperf3", "-s", "-B", &server_ip],
+        server_ns,
+        &["iperf3", "-s", "-B", server_ip],
         &[],
         &dir.join("iperf3-server.log"),
     );
@@ -246,7 +302,7 @@ fn throughput(a: &Cluster, b: &Cluster, dir: &Path, what: &str) -> Vec<f64> {
             "iperf3 completes a run",
             || {
                 let out = Command::new("ip")
-                    .args(["netns", "exec", &a.client_ns, "iperf3", "-c", &server_ip])
+                    .args(["netns", "exec", client_ns, "iperf3", "-c", server_ip])
                     .args(["-t", IPERF_SECONDS, "-J"])
                     .output()
                     .expect("iperf3 runs");

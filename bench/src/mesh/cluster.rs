@@ -45,7 +45,6 @@ impl StoreKind {
 
 pub struct MeshCluster {
     pub name: ClusterName,
-    pub id: u32,
     pub ca: Arc<ClusterCa>,
     pub addr: std::net::SocketAddr,
     pub store: Arc<dyn Store>,
@@ -123,7 +122,6 @@ impl MeshCluster {
         let export = apiserver.export.clone();
         Ok(Self {
             name,
-            id,
             ca,
             addr,
             store,

@@ -121,6 +121,30 @@ pub fn move_pod(
     shape.pod_ip(pod, moved)
 }
 
+/// The endpoint record pod `pod` exports at its address (`moved` or not), as cluster
+/// `cluster` (id `id`) exports it: what the baselines put into etcd.
+pub fn endpoint_record(
+    cluster: &str,
+    id: u32,
+    shape: Shape,
+    pod: u32,
+    moved: bool,
+) -> anyhow::Result<clustermesh_proto::Record> {
+    let endpoint = clustermesh_proto::pb::Endpoint {
+        cluster: cluster.to_owned(),
+        ip: shape.pod_ip(pod, moved).to_string(),
+        identity: id << 16 | (shape.service_of(pod) + 1),
+        node: node_name(cluster, shape.node_of(pod)),
+        namespace: NAMESPACE.into(),
+        pod: pod_name(shape, pod),
+    };
+    Ok(clustermesh_proto::Record::Endpoint(endpoint.try_into()?))
+}
+
+fn pod_name(shape: Shape, p: u32) -> String {
+    format!("{}-{p}", service_name(shape.service_of(p)))
+}
+
 fn service_name(s: u32) -> String {
     format!("svc{s}")
 }
@@ -162,7 +186,7 @@ fn node(name: &str, shape: Shape, n: u32) -> Node {
 
 fn pod(cluster: &str, shape: Shape, p: u32, moved: bool) -> (ObjectRef, Pod) {
     let service = service_name(shape.service_of(p));
-    let name = format!("{service}-{p}");
+    let name = pod_name(shape, p);
     let pod = Pod {
         metadata: meta(&name, &[("app", service)]),
         spec: Some(PodSpec {

@@ -152,7 +152,10 @@ async fn kvstoremesh(ops: Vec<Op>) -> anyhow::Result<Duration> {
     let mut seen = std::collections::HashSet::with_capacity(total);
     let deadline = started + WAIT;
     while seen.len() < total {
-        let batch = mesh.next_seen(deadline).await?;
+        let batch = mesh
+            .next_seen(deadline)
+            .await?
+            .context("kvstoremesh: the agent did not see every record in time")?;
         seen.extend(batch.keys);
     }
     let elapsed = started.elapsed();

@@ -66,9 +66,8 @@ impl Mirror {
         for kv in held {
             match layout::classify(&kv.key) {
                 Ok(KeyClass::Record(key)) => {
-                    if records.insert(kv.key.clone(), kv.value.clone()).is_none() {
-                        *counts.entry(key.kind()).or_default() += 1;
-                    }
+                    let added = records.insert(kv.key.clone(), kv.value.clone()).is_none();
+                    *counts.entry(key.kind()).or_default() += usize::from(added);
                 }
                 Ok(KeyClass::Synced(key)) => {
                     synced.insert(key.kind);

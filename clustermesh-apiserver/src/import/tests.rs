@@ -128,6 +128,25 @@ fn a_resnapshot_removes_only_what_it_no_longer_holds_and_skips_unchanged() {
         ops,
         ["put b/nodes/n3", "delete b/nodes/n2", "put b/synced/nodes"]
     );
+    // Counts follow every insert and removal: 2 held, n3 added, n2 stale.
+    assert_eq!(m.counts().get(&RecordKind::Node), Some(&2));
+    apply_all(
+        &mut m,
+        vec![WatchEvent::Delete {
+            key: clustermesh_proto::StoreKey::parse("b/nodes/n1").expect("key"),
+            revision: 21,
+        }],
+    );
+    apply_all(&mut m, vec![upsert(node("b", "n3", "192.0.2.9"))]);
+    assert_eq!(m.counts().get(&RecordKind::Node), Some(&1));
+    apply_all(
+        &mut m,
+        vec![WatchEvent::Delete {
+            key: clustermesh_proto::StoreKey::parse("b/nodes/n3").expect("key"),
+            revision: 22,
+        }],
+    );
+    assert!(m.counts().is_empty(), "{:?}", m.counts());
 }
 
 #[test]

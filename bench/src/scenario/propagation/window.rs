@@ -1,0 +1,162 @@
+//! One rate's run: each change's lag, and the changes never seen.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::stats::Summary;
+
+use super::BOUND_MS;
+
+/// Ticks at which changes are published; each publishes what is due since the last.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long after the window the last changes may still arrive.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub rate: u32,
+    pub changes: usize,
+    pub lags_ms: Vec<f64>,
+    /// Changes not visible by the end of the grace period.
+    pub missing: usize,
+}
+
+impl Window {
+    pub fn sustained(&self) -> bool {
+        self.missing == 0 && Summary::of(&self.lags_ms).is_some_and(|s| s.max <= BOUND_MS)
+    }
+
+    pub fn describe(&self) -> String {
+        let lag = Summary::of(&self.lags_ms).map_or_else(
+            || "no change seen".to_owned(),
+            |s| {
+                format!(
+                    "lag p50 {:.1} / p99 {:.1} / max {:.1} ms",
+                    s.p50, s.p99, s.max
+                )
+            },
+        );
+        format!(
+            "{:>6} changes/s: {} changes, {lag}, {} missing: {}",
+            self.rate,
+            self.changes,
+            self.missing,
+            if self.sustained() {
+                "sustained"
+            } else {
+                "NOT sustained"
+            }
+        )
+    }
+
+    pub fn json(&self) -> Value {
+        let lag = Summary::of(&self.lags_ms);
+        json!({
+            "rate_per_s": self.rate,
+            "changes": self.changes,
+            "lag_ms": lag,
+            "missing": self.missing,
+            "sustained": self.sustained(),
+        })
+    }
+}
+
+/// Changes in flight: when each was published, until it is seen.
+pub struct Pending<K> {
+    published: HashMap<K, Instant>,
+    lags_ms: Vec<f64>,
+    changes: usize,
+}
+
+impl<K: Eq + Hash> Pending<K> {
+    pub fn new() -> Self {
+        Self {
+            published: HashMap::new(),
+            lags_ms: Vec::new(),
+            changes: 0,
+        }
+    }
+
+    pub fn published(&mut self, key: K, at: Instant) {
+        self.changes += 1;
+        self.published.insert(key, at);
+    }
+
+    /// `key` was seen at `at`; ignored unless it is pending.
+    pub fn seen(&mut self, key: &K, at: Instant) {
+        if let Some(published) = self.published.remove(key) {
+            self.lags_ms
+                .push(at.saturating_duration_since(published).as_secs_f64() * 1e3);
+        }
+    }
+
+    /// Checks every pending key with `visible`, all seen at `at`.
+    pub fn check(&mut self, at: Instant, mut visible: impl FnMut(&K) -> bool) {
+        let lags = &mut self.lags_ms;
+        self.published.retain(|key, published| {
+            let seen = visible(key);
+            if seen {
+                lags.push(at.saturating_duration_since(*published).as_secs_f64() * 1e3);
+            }
+            !seen
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.published.is_empty()
+    }
+
+    pub fn finish(self, rate: u32) -> Window {
+        Window {
+            rate,
+            changes: self.changes,
+            lags_ms: self.lags_ms,
+            missing: self.published.len(),
+        }
+    }
+}
+
+/// How many changes are due `elapsed` into a window at `rate`/s, in all.
+pub fn due(rate: u32, elapsed: std::time::Duration) -> usize {
+    (f64::from(rate) * elapsed.as_secs_f64()) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn changes_due_follow_the_rate() {
+        assert_eq!(due(1_000, Duration::from_millis(20)), 20);
+        assert_eq!(due(40_000, Duration::from_secs(5)), 200_000);
+        assert_eq!(due(1_000, Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn a_window_is_sustained_only_with_every_change_seen_within_the_bound() {
+        let t0 = Instant::now();
+        let mut pending = Pending::new();
+        pending.published("a", t0);
+        pending.published("b", t0);
+        pending.seen(&"a", t0 + Duration::from_millis(30));
+        pending.seen(&"z", t0 + Duration::from_millis(30));
+        let open = pending.finish(1_000);
+        assert_eq!((open.changes, open.missing), (2, 1));
+        assert!(!open.sustained());
+
+        let mut pending = Pending::new();
+        pending.published("a", t0);
+        pending.published("b", t0);
+        pending.check(t0 + Duration::from_millis(40), |k| *k == "a");
+        assert!(!pending.is_empty());
+        pending.check(t0 + Duration::from_millis(1_500), |_| true);
+        let late = pending.finish(1_000);
+        assert_eq!(late.lags_ms, [40.0, 1_500.0]);
+        assert!(!late.sustained(), "1.5 s is past the bound");
+    }
+}
