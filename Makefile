@@ -50,7 +50,7 @@ fmt:
 	$(CARGO) fmt --all
 
 ## bench: every scenario of the bench harness, each against its baseline in the same run
-##        (as root; about 10 minutes). One scenario: `make bench SCENARIO=failover`.
+##        (as root; about 13 minutes). One scenario: `make bench SCENARIO=failover`.
 ##        Results are appended to bench/results/latest.jsonl; docs/performance.md
 bench: deps
 	$(CARGO) build --release -p clustermesh-apiserver -p node-agent -p ctl -p clustermesh-bench
