@@ -50,7 +50,7 @@ pub struct KvStoreMesh {
     pub writer: Client,
     pub seen: mpsc::UnboundedReceiver<Seen>,
     copier: JoinHandle<anyhow::Result<()>>,
-    agent: JoinHandle<anyhow::Result<usize>>,
+    agent: JoinHandle<anyhow::Result<()>>,
     // Declared last: the processes outlive the tasks talking to them.
     _etcds: [EtcdProcess; 2],
 }
@@ -91,15 +91,10 @@ impl KvStoreMesh {
         }
     }
 
-    /// Stops the copier and the agent; returns how many records the agent held.
-    pub async fn stop(self) -> anyhow::Result<usize> {
+    /// Stops the copier and the agent.
+    pub fn stop(self) {
         self.copier.abort();
         self.agent.abort();
-        match self.agent.await {
-            Ok(held) => held,
-            Err(e) if e.is_cancelled() => Ok(0),
-            Err(e) => Err(e.into()),
-        }
     }
 }
 
@@ -159,7 +154,7 @@ async fn copy(mut stream: etcd_client::WatchStream, to: Client) -> anyhow::Resul
 async fn follow(
     mut stream: etcd_client::WatchStream,
     seen: mpsc::UnboundedSender<Seen>,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<()> {
     let mut cache: BTreeMap<String, Record> = BTreeMap::new();
     while let Some(resp) = stream.message().await? {
         let mut keys = Vec::with_capacity(resp.events().len());
@@ -186,5 +181,5 @@ async fn follow(
             break;
         }
     }
-    Ok(cache.len())
+    Ok(())
 }

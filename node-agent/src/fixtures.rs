@@ -83,6 +83,18 @@ pub(crate) fn service(cluster: &str, vip: &str) -> pb::GlobalService {
 }
 
 /// A ready backend on `node` with port `http` 8080/TCP.
+/// An endpoint of cluster b (identity 2:1, namespace `shop`).
+pub(crate) fn endpoint(ip: &str, node: &str, pod: &str) -> pb::Endpoint {
+    pb::Endpoint {
+        cluster: "b".into(),
+        ip: ip.into(),
+        identity: 2 << 16 | 1,
+        node: node.into(),
+        namespace: "shop".into(),
+        pod: pod.into(),
+    }
+}
+
 pub(crate) fn backend(ip: &str, node: &str) -> pb::Backend {
     pb::Backend {
         ip: ip.into(),

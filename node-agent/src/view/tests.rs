@@ -170,14 +170,7 @@ fn identities_and_endpoints_are_kept_and_pruned_too() {
         namespace: "shop".into(),
         labels: [("app".to_owned(), "web".to_owned())].into(),
     };
-    let endpoint = pb::Endpoint {
-        cluster: "b".into(),
-        ip: "10.2.1.7".into(),
-        identity: 2 << 16 | 1,
-        node: "b1".into(),
-        namespace: "shop".into(),
-        pod: "web-1".into(),
-    };
+    let endpoint = endpoint("10.2.1.7", "b1", "web-1");
     let mut view = view_of(vec![identity.into_record(), endpoint.into_record()]);
     assert_eq!(
         (view.identities().count(), view.endpoints().count()),
@@ -191,15 +184,7 @@ fn identities_and_endpoints_are_kept_and_pruned_too() {
 }
 
 fn pod(ip: &str, node: &str, pod: &str) -> pb::Record {
-    pb::Endpoint {
-        cluster: "b".into(),
-        ip: ip.into(),
-        identity: 2 << 16 | 1,
-        node: node.into(),
-        namespace: "shop".into(),
-        pod: pod.into(),
-    }
-    .into_record()
+    endpoint(ip, node, pod).into_record()
 }
 
 #[test]

@@ -81,7 +81,7 @@ async fn steps(a: &mut MeshCluster, agent: &mut Agent) -> anyhow::Result<Vec<Ste
     agent
         .wait_for(&[("clusters", 2), ("endpoints", 0)], started)
         .await?;
-    steps.push(agent.step("empty", 0, 0, started)?);
+    steps.push(agent.step("empty", 0, 0)?);
     let mut plan: Vec<(String, u32)> = vec![("10k services".into(), 0)];
     plan.extend(
         ENDPOINTS
@@ -106,7 +106,7 @@ async fn steps(a: &mut MeshCluster, agent: &mut Agent) -> anyhow::Result<Vec<Ste
             .with_context(|| {
                 format!("{name}: {endpoints_text} endpoints, {services_text} services")
             })?;
-        steps.push(agent.step(&name, endpoints, SERVICES, started)?);
+        steps.push(agent.step(&name, endpoints, SERVICES)?);
     }
     Ok(steps)
 }
@@ -183,13 +183,7 @@ impl Agent {
         }
     }
 
-    fn step(
-        &self,
-        name: &str,
-        endpoints: u32,
-        services: u32,
-        _started: Instant,
-    ) -> anyhow::Result<Step> {
+    fn step(&self, name: &str, endpoints: u32, services: u32) -> anyhow::Result<Step> {
         let (rss_bytes, peak_bytes) = memory(self.child.id())?;
         eprintln!(
             "agent-memory {name}: RSS {:.1} MiB, peak {:.1} MiB, converged in {} ms",

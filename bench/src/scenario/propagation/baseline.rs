@@ -43,7 +43,7 @@ pub async fn measure() -> anyhow::Result<Vec<Window>> {
             break;
         }
     }
-    mesh.stop().await?;
+    mesh.stop();
     Ok(windows)
 }
 

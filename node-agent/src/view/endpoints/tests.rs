@@ -1,17 +1,8 @@
-use clustermesh_proto::pb;
-
 use super::*;
+use crate::fixtures;
 
 fn endpoint(ip: &str, node: &str, pod: &str) -> Endpoint {
-    Endpoint::try_from(pb::Endpoint {
-        cluster: "b".into(),
-        ip: ip.into(),
-        identity: 2 << 16 | 1,
-        node: node.into(),
-        namespace: "shop".into(),
-        pod: pod.into(),
-    })
-    .expect("valid endpoint")
+    Endpoint::try_from(fixtures::endpoint(ip, node, pod)).expect("valid endpoint")
 }
 
 fn b() -> ClusterName {
