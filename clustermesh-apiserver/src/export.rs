@@ -25,6 +25,7 @@ use clustermesh_proto::{ClusterName, Endpoint, GlobalService, Identity, Identity
 use crate::source::ClusterObjects;
 
 pub use allocator::{AllocError, IdentityAllocator};
+pub use endpoints::{EndpointIndex, RecordChange};
 pub use identities::{INSTANCE_LABELS, LabelSet};
 
 /// The kind of object a [`Warning`] is about.
@@ -104,6 +105,21 @@ pub fn plan(
         endpoints,
         services,
         warnings,
+    }
+}
+
+/// The records that do not come from pods: nodes and global services. They number in
+/// thousands at most, so the exporter recomputes them every round, while endpoints and
+/// identities go through an [`EndpointIndex`].
+pub fn plan_without_pods(cluster: &ClusterName, objects: &ClusterObjects) -> ExportPlan {
+    let mut warnings = Vec::new();
+    let nodes = nodes::export(cluster, objects, &mut warnings);
+    let services = global_service::export(cluster, objects, &mut warnings);
+    ExportPlan {
+        nodes,
+        services,
+        warnings,
+        ..ExportPlan::default()
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod desired;
 mod identities;
+mod records;
 mod registrations;
 mod round;
 

@@ -91,7 +91,7 @@ pub fn objects(cluster: &str, shape: Shape) -> ClusterObjects {
                 ..Default::default()
             });
         }
-        objects.pods.insert(name, pod);
+        objects.pods.insert(name, pod.into());
     }
     for (s, endpoints) in backends.into_iter().enumerate() {
         let s = s as u32;
@@ -117,7 +117,7 @@ pub fn move_pod(
     moved: bool,
 ) -> Ipv4Addr {
     let (name, new) = self::pod(cluster, shape, pod, moved);
-    objects.pods.insert(name, new);
+    objects.pods.insert(name, new.into());
     shape.pod_ip(pod, moved)
 }
 

@@ -3,25 +3,75 @@
 //! Only pods that own their IP are exported: running, not on the host network (a
 //! host-network pod's IP is its node's, which must not be mapped to the pod's identity),
 //! and with an IP assigned. Dual-stack pods export one endpoint per IP.
+//!
+//! The rules for one pod are here ([`claim`], [`endpoint`]); how pods compete for an IP
+//! and which identities end up exported is [`EndpointIndex`], which the exporter keeps
+//! across rounds and [`export`] builds from scratch.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+mod index;
 
 use clustermesh_proto::{ClusterName, Endpoint, Identity, IdentityId, pb};
 use k8s_openapi::api::core::v1::Pod;
 
+use super::Warning;
 use super::identities::{LabelSet, label_set};
-use super::{ObjectKind, Warning};
 use crate::source::{ClusterObjects, ObjectRef};
 
-/// The pods that export endpoints, in namespace/name order.
-pub fn eligible_pods(objects: &ClusterObjects) -> impl Iterator<Item = (&ObjectRef, &Pod)> {
-    objects.pods.iter().filter(|(_, pod)| {
-        let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
-        let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-        running && !host_network && !pod_ips(pod).is_empty()
-    })
+pub use index::{EndpointIndex, RecordChange};
+
+/// What one pod asks to export, before its identity id is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodClaim {
+    /// Not running, on the host network, or without an IP: nothing, and rightly so.
+    Nothing,
+    /// Labels that cannot form an identity: nothing, with this reason.
+    BadLabels(String),
+    Addresses {
+        set: LabelSet,
+        node: String,
+        ips: Vec<String>,
+    },
+}
+
+/// The claim of the pod at `key`.
+pub fn claim(key: &ObjectRef, pod: &Pod) -> PodClaim {
+    let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+    let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+    let ips = pod_ips(pod);
+    if !running || host_network || ips.is_empty() {
+        return PodClaim::Nothing;
+    }
+    match label_set(&key.namespace, pod) {
+        Ok(set) => PodClaim::Addresses {
+            set,
+            node: pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default(),
+            ips: ips.into_iter().map(str::to_owned).collect(),
+        },
+        Err(e) => PodClaim::BadLabels(e.to_string()),
+    }
+}
+
+/// The endpoint of one of a claim's addresses, validated as a peer will validate it.
+pub fn endpoint(
+    cluster: &ClusterName,
+    key: &ObjectRef,
+    node: &str,
+    ip: &str,
+    id: IdentityId,
+) -> Result<Endpoint, String> {
+    let msg = pb::Endpoint {
+        cluster: cluster.to_string(),
+        ip: ip.to_owned(),
+        identity: id.get(),
+        node: node.to_owned(),
+        namespace: key.namespace.clone(),
+        pod: key.name.clone(),
+    };
+    Endpoint::try_from(msg).map_err(|e| format!("IP {ip:?} not exported: {e}"))
 }
 
 /// `status.podIPs`, or the older single `status.podIP` when the list is empty.
@@ -57,84 +107,12 @@ pub fn export(
     resolve: &impl Fn(&LabelSet) -> Option<IdentityId>,
     warnings: &mut Vec<Warning>,
 ) -> (Vec<Identity>, Vec<Endpoint>) {
-    let mut sets: BTreeMap<IdentityId, LabelSet> = BTreeMap::new();
-    let mut endpoints: BTreeMap<IpAddr, Endpoint> = BTreeMap::new();
-    for (key, pod) in eligible_pods(objects) {
-        let mut note = |message: String| warnings.push(Warning::new(ObjectKind::Pod, key, message));
-        let set = match label_set(&key.namespace, pod) {
-            Ok(set) => set,
-            Err(e) => {
-                note(format!("not exported: labels: {e}"));
-                continue;
-            }
-        };
-        let Some(id) = resolve(&set) else {
-            note(format!("not exported yet: no identity allocated for {set}"));
-            continue;
-        };
-        match sets.entry(id) {
-            Entry::Occupied(e) if *e.get() != set => {
-                note(format!(
-                    "not exported: identity {id} is already used by {}",
-                    e.get()
-                ));
-                continue;
-            }
-            Entry::Occupied(_) => {}
-            Entry::Vacant(slot) => drop(slot.insert(set)),
-        }
-        let node = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.node_name.clone())
-            .unwrap_or_default();
-        for ip in pod_ips(pod) {
-            let msg = pb::Endpoint {
-                cluster: cluster.to_string(),
-                ip: ip.to_owned(),
-                identity: id.get(),
-                node: node.clone(),
-                namespace: key.namespace.clone(),
-                pod: key.name.clone(),
-            };
-            let endpoint = match Endpoint::try_from(msg) {
-                Ok(endpoint) => endpoint,
-                Err(e) => {
-                    note(format!("IP {ip:?} not exported: {e}"));
-                    continue;
-                }
-            };
-            match endpoints.entry(endpoint.ip) {
-                Entry::Occupied(e) => note(format!(
-                    "IP {ip} not exported: already claimed by pod {}/{}",
-                    e.get().namespace,
-                    e.get().pod
-                )),
-                Entry::Vacant(slot) => drop(slot.insert(endpoint)),
-            }
-        }
-    }
-    // Only identities some exported endpoint refers to. Building one cannot fail: its
-    // parts were validated as a `LabelSet`, a `ClusterName` and an `IdentityId`.
-    let used: BTreeSet<IdentityId> = endpoints.values().map(|e| e.identity).collect();
-    let identities = used
-        .into_iter()
-        .filter_map(|id| identity(cluster, id, sets.get(&id)?).ok())
-        .collect();
-    (identities, endpoints.into_values().collect())
-}
-
-fn identity(
-    cluster: &ClusterName,
-    id: IdentityId,
-    set: &LabelSet,
-) -> Result<Identity, clustermesh_proto::ValidationError> {
-    Identity::try_from(pb::Identity {
-        cluster: cluster.to_string(),
-        id: id.get(),
-        namespace: set.namespace().to_string(),
-        labels: set.labels().clone(),
-    })
+    let mut index = EndpointIndex::new(cluster.clone());
+    index.observe(&objects.pods);
+    // From scratch, every change is an addition the caller reads below in full.
+    drop(index.resolve(resolve));
+    warnings.extend(index.warnings());
+    (index.identities(), index.endpoints())
 }
 
 #[cfg(test)]

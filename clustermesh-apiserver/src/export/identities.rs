@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use clustermesh_proto::{DnsLabel, ValidationError, validate_label_key, validate_label_value};
 
-use super::endpoints::eligible_pods;
+use super::endpoints::{PodClaim, claim};
 use crate::source::ClusterObjects;
 
 /// Labels that differ between instances of one workload. Keeping any of them would
@@ -86,8 +86,13 @@ impl std::fmt::Display for LabelSet {
 /// before [`super::plan`] runs. Pods with invalid labels are left out here and reported
 /// by the plan.
 pub fn in_use(objects: &ClusterObjects) -> BTreeSet<LabelSet> {
-    eligible_pods(objects)
-        .filter_map(|(key, pod)| label_set(&key.namespace, pod).ok())
+    objects
+        .pods
+        .iter()
+        .filter_map(|(key, pod)| match claim(key, pod) {
+            PodClaim::Addresses { set, .. } => Some(set),
+            _ => None,
+        })
         .collect()
 }
 

@@ -7,9 +7,10 @@ fn objects() -> ClusterObjects {
     let mut objects = ClusterObjects::default();
     let n1 = node(&[], &[("InternalIP", "192.168.1.7")], &["10.1.0.0/24"]);
     objects.nodes.insert("n1".into(), n1);
-    objects
-        .pods
-        .insert(key("prod", "web-1"), pod(&[("app", "web")], &["10.1.0.5"]));
+    objects.pods.insert(
+        key("prod", "web-1"),
+        pod(&[("app", "web")], &["10.1.0.5"]).into(),
+    );
     with_service(
         &mut objects,
         service(&[("clustermesh.io/global", "true")], "10.96.0.10"),

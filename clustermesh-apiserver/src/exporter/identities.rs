@@ -17,7 +17,7 @@ impl IdentityCache {
     pub async fn allocate(
         &mut self,
         allocator: &IdentityAllocator,
-        in_use: &BTreeSet<LabelSet>,
+        in_use: impl IntoIterator<Item = &LabelSet>,
     ) -> Result<(), AllocError> {
         for set in in_use {
             if !self.ids.contains_key(set) {

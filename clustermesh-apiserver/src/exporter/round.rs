@@ -1,6 +1,10 @@
-//! The exporter loop: one round per change of the source or of the registrations,
-//! each round a full recomputation and a diff against what the store holds.
+//! The exporter loop: one round per change of the source or of the registrations.
+//! Pods go through an [`EndpointIndex`] that re-derives only the changed ones; nodes
+//! and services, a few thousand at most, are rebuilt. A round writes the records that
+//! changed since its last write, or, after a failed write, the difference from a fresh
+//! listing of the store.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,10 +14,11 @@ use tokio_util::sync::CancellationToken;
 use super::{
     Desired, Exporter, desired,
     identities::IdentityCache,
+    records::DesiredRecords,
     registrations::{self, RegistrationWatch},
 };
 use crate::drill::{FaultSet, ServiceRef};
-use crate::export::{self, identities::in_use};
+use crate::export::{self, EndpointIndex};
 use crate::layout::{self, KeyClass};
 use crate::report::error_chain;
 use crate::store::{Revision, StoreError, WriteOp};
@@ -31,9 +36,11 @@ enum RoundError {
 
 pub(super) struct Runner {
     exporter: Exporter,
-    /// What the store holds under our prefix (records only); `None` after an error,
-    /// when a write may or may not have been applied, so the next round relists.
-    current: Option<Desired>,
+    index: EndpointIndex,
+    records: DesiredRecords,
+    /// The store holds what `records` held at their last write; false after a failed
+    /// write, which may or may not have been applied, so the next round relists.
+    in_sync: bool,
     identities: IdentityCache,
     registrations: RegistrationWatch,
     synced: bool,
@@ -45,8 +52,10 @@ impl Runner {
     pub fn new(exporter: Exporter) -> Self {
         let registrations = RegistrationWatch::new(&exporter.config.cluster.name);
         Self {
+            index: EndpointIndex::new(exporter.config.cluster.name.clone()),
             exporter,
-            current: None,
+            records: DesiredRecords::default(),
+            in_sync: false,
             identities: IdentityCache::default(),
             registrations,
             synced: false,
@@ -100,22 +109,27 @@ impl Runner {
             .ensure_open(store.as_ref(), revision)
             .await?;
 
+        self.index.observe(&state.objects.pods);
         self.identities
-            .allocate(&self.exporter.allocator, &in_use(&state.objects))
+            .allocate(&self.exporter.allocator, self.index.label_sets())
             .await?;
-        let mut plan = plan(&self.identities, &cluster, &state.objects);
-        withdraw_faulted(&mut plan, &self.exporter.faults.borrow_and_update());
-        let (cluster, desired) = desired::build(&self.exporter.config.cluster, &plan, &registered);
-
-        let current = match self.current.take() {
-            Some(current) => current,
-            None => self.list_current().await?,
-        };
-        let ops = desired::diff(&current, &desired);
-        if let Err(error) = self.write(ops).await {
-            return Err(error.into());
+        let identities = &self.identities;
+        for change in self.index.resolve(&|set| identities.get(set)) {
+            self.records.apply(change);
         }
-        self.current = Some(desired);
+        let mut plan = export::plan_without_pods(&cluster, &state.objects);
+        withdraw_faulted(&mut plan, &self.exporter.faults.borrow_and_update());
+        let (cluster, rebuilt) = desired::build(&self.exporter.config.cluster, &plan, &registered);
+        self.records.replace_rebuilt(rebuilt);
+
+        let ops = match self.in_sync {
+            true => self.records.ops(),
+            false => desired::diff(&self.list_current().await?, self.records.all()),
+        };
+        self.in_sync = false;
+        self.write(ops).await?;
+        self.records.written();
+        self.in_sync = true;
         if !self.synced {
             self.write_markers().await?;
             self.synced = true;
@@ -159,11 +173,12 @@ impl Runner {
     }
 
     async fn collect_identities(&mut self) {
-        let objects = self.exporter.source.borrow().objects.clone();
+        // The sets of the last round: one that appeared since is allocated by the next.
+        let in_use = self.index.label_sets().cloned().collect();
         let grace = self.exporter.config.gc_grace;
         match self
             .identities
-            .collect(&self.exporter.allocator, &in_use(&objects), grace)
+            .collect(&self.exporter.allocator, &in_use, grace)
             .await
         {
             Ok(0) => {}
@@ -178,17 +193,27 @@ impl Runner {
         plan: &export::ExportPlan,
         cluster: clustermesh_proto::Cluster,
     ) {
-        let warnings: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
+        let warnings: Vec<String> = (plan.warnings.iter())
+            .chain(&self.index.warnings())
+            .map(ToString::to_string)
+            .collect();
         let source_errors: Vec<String> = state.errors.iter().map(ToString::to_string).collect();
-        let previous = self.exporter.status.borrow().warnings.clone();
-        for warning in warnings.iter().filter(|w| !previous.contains(w)) {
+        let previous: BTreeSet<String> = self
+            .exporter
+            .status
+            .borrow()
+            .warnings
+            .iter()
+            .cloned()
+            .collect();
+        for warning in warnings.iter().filter(|w| !previous.contains(*w)) {
             tracing::warn!(%warning, "export warning");
         }
         let counts = [
             (RecordKind::Cluster, 1),
             (RecordKind::Node, plan.nodes.len()),
-            (RecordKind::Identity, plan.identities.len()),
-            (RecordKind::Endpoint, plan.endpoints.len()),
+            (RecordKind::Identity, self.index.identity_count()),
+            (RecordKind::Endpoint, self.index.endpoint_count()),
             (RecordKind::GlobalService, plan.services.len()),
         ];
         self.exporter.status.send_modify(|status| {
@@ -211,14 +236,6 @@ impl Runner {
             status.last_error = error;
         });
     }
-}
-
-fn plan(
-    identities: &IdentityCache,
-    cluster: &clustermesh_proto::ClusterName,
-    objects: &crate::source::ClusterObjects,
-) -> export::ExportPlan {
-    export::plan(cluster, objects, &|set| identities.get(set))
 }
 
 /// A drill's backends fault: the service stays exported, with every backend not

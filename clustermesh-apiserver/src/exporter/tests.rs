@@ -34,7 +34,7 @@ fn objects(with_service: bool) -> ClusterObjects {
     );
     objects.pods.insert(
         fixtures::key("prod", "web-1"),
-        fixtures::pod(&[("app", "web")], &["10.1.0.5"]),
+        fixtures::pod(&[("app", "web")], &["10.1.0.5"]).into(),
     );
     if with_service {
         fixtures::with_service(

@@ -3,6 +3,7 @@
 //! export rules, the index — works on this one model.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -30,11 +31,15 @@ pub struct ServiceExport {
 }
 
 /// Every object of one cluster that clustermesh reads, keyed for deterministic order.
+///
+/// Pods are shared: they are the one kind counted in hundreds of thousands, so a
+/// snapshot costs a reference per pod rather than a deep copy, and the exporter tells
+/// an unchanged pod from a changed one by pointer (see `export::EndpointIndex`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterObjects {
     pub services: BTreeMap<ObjectRef, Service>,
     pub endpoint_slices: BTreeMap<ObjectRef, EndpointSlice>,
-    pub pods: BTreeMap<ObjectRef, Pod>,
+    pub pods: BTreeMap<ObjectRef, Arc<Pod>>,
     pub nodes: BTreeMap<String, Node>,
     pub namespaces: BTreeMap<String, Namespace>,
     pub service_exports: BTreeMap<ObjectRef, ServiceExport>,

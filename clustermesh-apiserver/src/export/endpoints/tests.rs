@@ -21,9 +21,10 @@ fn ips(endpoints: &[Endpoint]) -> Vec<String> {
 fn running_pods_export_one_endpoint_per_ip() {
     let mut objects = ClusterObjects::default();
     let labels = [("app", "web"), ("pod-template-hash", "abc")];
-    objects
-        .pods
-        .insert(key("prod", "web-1"), pod(&labels, &["10.1.0.5", "fd01::5"]));
+    objects.pods.insert(
+        key("prod", "web-1"),
+        pod(&labels, &["10.1.0.5", "fd01::5"]).into(),
+    );
     let (identities, endpoints, warnings) = run(&objects);
     assert!(warnings.is_empty(), "{warnings:?}");
 
@@ -55,15 +56,17 @@ fn pods_that_do_not_own_an_ip_are_skipped() {
     if let Some(spec) = host.spec.as_mut() {
         spec.host_network = Some(true);
     }
-    objects.pods.insert(key("kube-system", "agent"), host);
+    objects
+        .pods
+        .insert(key("kube-system", "agent"), host.into());
     let mut pending = pod(&[("app", "web")], &["10.1.0.6"]);
     if let Some(status) = pending.status.as_mut() {
         status.phase = Some("Pending".into());
     }
-    objects.pods.insert(key("prod", "pending"), pending);
+    objects.pods.insert(key("prod", "pending"), pending.into());
     objects
         .pods
-        .insert(key("prod", "no-ip"), pod(&[("app", "web")], &[]));
+        .insert(key("prod", "no-ip"), pod(&[("app", "web")], &[]).into());
     let (identities, endpoints, warnings) = run(&objects);
     assert!(identities.is_empty() && endpoints.is_empty() && warnings.is_empty());
 }
@@ -75,7 +78,7 @@ fn falls_back_to_the_single_pod_ip() {
     if let Some(status) = p.status.as_mut() {
         status.pod_ip = Some("10.1.0.7".into());
     }
-    objects.pods.insert(key("prod", "web-1"), p);
+    objects.pods.insert(key("prod", "web-1"), p.into());
     let (_, endpoints, _) = run(&objects);
     assert_eq!(ips(&endpoints), ["10.1.0.7"]);
 }
@@ -85,11 +88,14 @@ fn replicas_share_an_identity() {
     let mut objects = ClusterObjects::default();
     for (name, hash, ip) in [("web-1", "a", "10.1.0.5"), ("web-2", "b", "10.1.0.6")] {
         let labels = [("app", "web"), ("pod-template-hash", hash)];
-        objects.pods.insert(key("prod", name), pod(&labels, &[ip]));
+        objects
+            .pods
+            .insert(key("prod", name), pod(&labels, &[ip]).into());
     }
-    objects
-        .pods
-        .insert(key("prod", "db-0"), pod(&[("app", "db")], &["10.1.0.9"]));
+    objects.pods.insert(
+        key("prod", "db-0"),
+        pod(&[("app", "db")], &["10.1.0.9"]).into(),
+    );
     let (identities, endpoints, _) = run(&objects);
     assert_eq!(identities.len(), 2);
     assert_eq!(endpoints[0].identity, endpoints[1].identity);
@@ -99,12 +105,14 @@ fn replicas_share_an_identity() {
 #[test]
 fn unresolved_identity_and_duplicate_ip_warn() {
     let mut objects = ClusterObjects::default();
-    objects
-        .pods
-        .insert(key("prod", "a"), pod(&[("app", "web")], &["10.1.0.5"]));
-    objects
-        .pods
-        .insert(key("prod", "b"), pod(&[("app", "web")], &["10.1.0.5"]));
+    objects.pods.insert(
+        key("prod", "a"),
+        pod(&[("app", "web")], &["10.1.0.5"]).into(),
+    );
+    objects.pods.insert(
+        key("prod", "b"),
+        pod(&[("app", "web")], &["10.1.0.5"]).into(),
+    );
     let (_, endpoints, warnings) = run(&objects);
     assert_eq!(endpoints.len(), 1);
     assert_eq!(endpoints[0].pod.as_str(), "a", "first in name order wins");
@@ -129,14 +137,15 @@ fn unresolved_identity_and_duplicate_ip_warn() {
 #[test]
 fn bad_labels_or_missing_node_skip_the_pod() {
     let mut objects = ClusterObjects::default();
-    objects
-        .pods
-        .insert(key("prod", "a"), pod(&[("app", "-bad")], &["10.1.0.5"]));
+    objects.pods.insert(
+        key("prod", "a"),
+        pod(&[("app", "-bad")], &["10.1.0.5"]).into(),
+    );
     let mut nodeless = pod(&[("app", "web")], &["10.1.0.6"]);
     if let Some(spec) = nodeless.spec.as_mut() {
         spec.node_name = None;
     }
-    objects.pods.insert(key("prod", "b"), nodeless);
+    objects.pods.insert(key("prod", "b"), nodeless.into());
     let (_, endpoints, warnings) = run(&objects);
     assert!(endpoints.is_empty());
     assert_eq!(warnings.len(), 2, "{warnings:?}");

@@ -44,14 +44,14 @@ fn in_use_collects_distinct_sets_of_eligible_pods() {
     let web = [("app", "web"), ("pod-template-hash", "abc")];
     objects
         .pods
-        .insert(key("prod", "web-1"), pod(&web, &["10.1.0.5"]));
+        .insert(key("prod", "web-1"), pod(&web, &["10.1.0.5"]).into());
     let web2 = [("app", "web"), ("pod-template-hash", "def")];
     objects
         .pods
-        .insert(key("prod", "web-2"), pod(&web2, &["10.1.0.6"]));
+        .insert(key("prod", "web-2"), pod(&web2, &["10.1.0.6"]).into());
     objects
         .pods
-        .insert(key("prod", "pending"), pod(&[("app", "db")], &[]));
+        .insert(key("prod", "pending"), pod(&[("app", "db")], &[]).into());
     let sets = in_use(&objects);
     let canonical: Vec<String> = sets.iter().map(LabelSet::canonical).collect();
     assert_eq!(canonical, ["prod;app=web"]);

@@ -106,7 +106,7 @@ impl Stores {
         ClusterObjects {
             services: namespaced(&self.services),
             endpoint_slices: namespaced(&self.endpoint_slices),
-            pods: namespaced(&self.pods),
+            pods: namespaced_shared(&self.pods),
             nodes: cluster_scoped(&self.nodes),
             namespaces: cluster_scoped(&self.namespaces),
             service_exports: self
@@ -180,13 +180,26 @@ where
     K: ::kube::Resource + Clone + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
+    namespaced_shared(store)
+        .into_iter()
+        .map(|(key, obj)| (key, K::clone(&obj)))
+        .collect()
+}
+
+/// The reflector's own `Arc`s: it replaces one only when the object changes, so the
+/// exporter can skip an unchanged object by pointer.
+fn namespaced_shared<K>(store: &Store<K>) -> BTreeMap<ObjectRef, Arc<K>>
+where
+    K: ::kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
     let mut out = BTreeMap::new();
     for obj in store.state() {
         let key = ObjectRef {
             namespace: ResourceExt::namespace(&*obj).unwrap_or_default(),
             name: ResourceExt::name_any(&*obj),
         };
-        out.insert(key, K::clone(&obj));
+        out.insert(key, obj);
     }
     out
 }

@@ -79,7 +79,7 @@ async fn watch_events_publish_one_generation_each() {
     let state = next_state(&mut rx).await;
     assert_eq!(state.generation, 2);
     assert_eq!(
-        state.objects.pods[&echo("echo-2")],
+        *state.objects.pods[&echo("echo-2")],
         typed::<Pod>(pod("echo-2", "10.1.0.6"))
     );
     assert!(state.objects.pods.contains_key(&echo("echo-1")));
@@ -130,9 +130,10 @@ async fn expired_watch_relists_and_drops_what_disappeared() {
     assert_eq!(state.generation, 2);
     let mut expected = expected_full();
     expected.pods.clear();
-    expected
-        .pods
-        .insert(echo("echo-2"), typed::<Pod>(pod("echo-2", "10.1.0.6")));
+    expected.pods.insert(
+        echo("echo-2"),
+        typed::<Pod>(pod("echo-2", "10.1.0.6")).into(),
+    );
     assert_eq!(*state.objects, expected);
 }
 

@@ -1,6 +1,7 @@
 //! The objects a manifest file yields, and how each lands in [`ClusterObjects`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
@@ -27,7 +28,7 @@ pub struct SourceObject {
 pub enum KubeObject {
     Service(Service),
     EndpointSlice(EndpointSlice),
-    Pod(Pod),
+    Pod(Arc<Pod>),
     Node(Node),
     Namespace(Namespace),
     ServiceExport(ServiceExport),

@@ -6,6 +6,7 @@
 //! first line is then added so that reported lines are absolute within the file.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use k8s_openapi::Metadata;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
@@ -143,7 +144,7 @@ impl Document<'_> {
                 .map(KubeObject::EndpointSlice),
             "Pod" => self
                 .typed::<Pod>(path, api_version, true)?
-                .map(KubeObject::Pod),
+                .map(|pod| KubeObject::Pod(Arc::new(pod))),
             "Node" => self
                 .typed::<Node>(path, api_version, false)?
                 .map(KubeObject::Node),

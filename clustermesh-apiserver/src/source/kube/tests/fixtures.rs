@@ -102,9 +102,10 @@ pub(super) fn expected_full() -> ClusterObjects {
     objects
         .endpoint_slices
         .insert(echo("echo-abc"), typed::<EndpointSlice>(endpoint_slice()));
-    objects
-        .pods
-        .insert(echo("echo-1"), typed::<Pod>(pod("echo-1", "10.1.0.5")));
+    objects.pods.insert(
+        echo("echo-1"),
+        typed::<Pod>(pod("echo-1", "10.1.0.5")).into(),
+    );
     objects
         .nodes
         .insert("node-a".to_owned(), typed::<Node>(node()));
