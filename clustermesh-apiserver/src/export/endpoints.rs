@@ -4,7 +4,8 @@
 //! host-network pod's IP is its node's, which must not be mapped to the pod's identity),
 //! and with an IP assigned. Dual-stack pods export one endpoint per IP.
 //!
-//! The rules for one pod are here ([`claim`], [`endpoint`]); how pods compete for an IP
+//! The rules for one pod are here ([`claim`], [`addresses`], [`endpoint`]); how pods
+//! compete for an IP
 //! and which identities end up exported is [`EndpointIndex`], which the exporter keeps
 //! across rounds and [`export`] builds from scratch.
 
@@ -19,40 +20,34 @@ use crate::source::{ClusterObjects, ObjectRef};
 
 pub use index::{EndpointIndex, RecordChange};
 
-/// What one pod asks to export, before its identity id is known.
+/// Whether one pod exports endpoints, and under which label set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PodClaim {
     /// Not running, on the host network, or without an IP: nothing, and rightly so.
     Nothing,
     /// Labels that cannot form an identity: nothing, with this reason.
     BadLabels(String),
-    Addresses {
-        set: LabelSet,
-        node: String,
-        ips: Vec<String>,
-    },
+    /// Its [`addresses`], under the identity of this set.
+    Addresses(LabelSet),
 }
 
 /// The claim of the pod at `key`.
 pub fn claim(key: &ObjectRef, pod: &Pod) -> PodClaim {
     let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
     let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-    let ips = pod_ips(pod);
-    if !running || host_network || ips.is_empty() {
+    if !running || host_network || pod_ips(pod).is_empty() {
         return PodClaim::Nothing;
     }
     match label_set(&key.namespace, pod) {
-        Ok(set) => PodClaim::Addresses {
-            set,
-            node: pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .unwrap_or_default(),
-            ips: ips.into_iter().map(str::to_owned).collect(),
-        },
+        Ok(set) => PodClaim::Addresses(set),
         Err(e) => PodClaim::BadLabels(e.to_string()),
     }
+}
+
+/// The node a pod runs on (empty if unscheduled) and its IPs.
+pub fn addresses(pod: &Pod) -> (&str, Vec<&str>) {
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    (node.unwrap_or_default(), pod_ips(pod))
 }
 
 /// The endpoint of one of a claim's addresses, validated as a peer will validate it.

@@ -90,7 +90,7 @@ pub fn in_use(objects: &ClusterObjects) -> BTreeSet<LabelSet> {
         .pods
         .iter()
         .filter_map(|(key, pod)| match claim(key, pod) {
-            PodClaim::Addresses { set, .. } => Some(set),
+            PodClaim::Addresses(set) => Some(set),
             _ => None,
         })
         .collect()

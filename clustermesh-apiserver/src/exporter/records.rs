@@ -19,6 +19,9 @@ pub(super) struct DesiredRecords {
     rebuilt: BTreeSet<String>,
     /// Each key changed since [`Self::written`], with its value before the first change.
     before: BTreeMap<String, Option<Bytes>>,
+    /// Whether the store held these records at some point, so that `before` means
+    /// something; until then a caller diffs against a listing.
+    tracking: bool,
 }
 
 impl DesiredRecords {
@@ -50,8 +53,11 @@ impl DesiredRecords {
     }
 
     /// The writes that bring a store holding the last written state up to date, puts
-    /// before deletes.
-    pub fn ops(&self) -> Vec<WriteOp> {
+    /// before deletes; `None` if there is no such state.
+    pub fn ops(&self) -> Option<Vec<WriteOp>> {
+        if !self.tracking {
+            return None;
+        }
         let changed = self
             .before
             .iter()
@@ -68,12 +74,19 @@ impl DesiredRecords {
         let deletes = deletes
             .into_iter()
             .map(|(key, _)| WriteOp::Delete { key: key.clone() });
-        puts.chain(deletes).collect()
+        Some(puts.chain(deletes).collect())
     }
 
     /// The store now holds [`Self::all`].
     pub fn written(&mut self) {
         self.before.clear();
+        self.tracking = true;
+    }
+
+    /// The store may hold anything: a write failed part-way.
+    pub fn unknown(&mut self) {
+        self.before.clear();
+        self.tracking = false;
     }
 
     fn set(&mut self, key: String, value: Option<Bytes>) {
@@ -81,7 +94,9 @@ impl DesiredRecords {
             Some(value) => self.records.insert(key.clone(), value.clone()),
             None => self.records.remove(&key),
         };
-        self.before.entry(key).or_insert(old);
+        if self.tracking {
+            self.before.entry(key).or_insert(old);
+        }
     }
 }
 
@@ -98,6 +113,10 @@ mod tests {
             .collect()
     }
 
+    fn ops(records: &DesiredRecords) -> Vec<WriteOp> {
+        records.ops().expect("tracking since the last write")
+    }
+
     fn desired(pairs: &[(&str, &str)]) -> Desired {
         pairs
             .iter()
@@ -109,14 +128,18 @@ mod tests {
     fn writes_only_what_changed_since_the_last_write() {
         let mut records = DesiredRecords::default();
         records.replace_rebuilt(desired(&[("a", "1"), ("b", "1")]));
-        assert_eq!(keys(&records.ops()), ["put a", "put b"]);
+        assert_eq!(records.ops(), None, "nothing written yet: list and diff");
         records.written();
 
         records.replace_rebuilt(desired(&[("a", "1"), ("c", "1")]));
-        assert_eq!(keys(&records.ops()), ["put c", "delete b"]);
+        assert_eq!(keys(&ops(&records)), ["put c", "delete b"]);
         records.written();
-        assert!(records.ops().is_empty());
+        assert!(ops(&records).is_empty());
         assert_eq!(records.all(), &desired(&[("a", "1"), ("c", "1")]));
+
+        records.replace_rebuilt(desired(&[("a", "2")]));
+        records.unknown();
+        assert_eq!(records.ops(), None, "after a failed write: list and diff");
     }
 
     #[test]
@@ -126,6 +149,6 @@ mod tests {
         records.written();
         records.apply(RecordChange::Delete("a".into()));
         records.replace_rebuilt(desired(&[("a", "1")]));
-        assert!(records.ops().is_empty(), "{:?}", keys(&records.ops()));
+        assert!(ops(&records).is_empty(), "{:?}", keys(&ops(&records)));
     }
 }

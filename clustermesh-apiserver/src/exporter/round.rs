@@ -37,10 +37,9 @@ enum RoundError {
 pub(super) struct Runner {
     exporter: Exporter,
     index: EndpointIndex,
+    /// What the store should hold; after a failed write, which may or may not have
+    /// been applied, the next round diffs it against a fresh listing.
     records: DesiredRecords,
-    /// The store holds what `records` held at their last write; false after a failed
-    /// write, which may or may not have been applied, so the next round relists.
-    in_sync: bool,
     identities: IdentityCache,
     registrations: RegistrationWatch,
     synced: bool,
@@ -55,7 +54,6 @@ impl Runner {
             index: EndpointIndex::new(exporter.config.cluster.name.clone()),
             exporter,
             records: DesiredRecords::default(),
-            in_sync: false,
             identities: IdentityCache::default(),
             registrations,
             synced: false,
@@ -122,14 +120,15 @@ impl Runner {
         let (cluster, rebuilt) = desired::build(&self.exporter.config.cluster, &plan, &registered);
         self.records.replace_rebuilt(rebuilt);
 
-        let ops = match self.in_sync {
-            true => self.records.ops(),
-            false => desired::diff(&self.list_current().await?, self.records.all()),
+        let ops = match self.records.ops() {
+            Some(ops) => ops,
+            None => desired::diff(&self.list_current().await?, self.records.all()),
         };
-        self.in_sync = false;
-        self.write(ops).await?;
+        if let Err(error) = self.write(ops).await {
+            self.records.unknown();
+            return Err(error.into());
+        }
         self.records.written();
-        self.in_sync = true;
         if !self.synced {
             self.write_markers().await?;
             self.synced = true;
