@@ -105,12 +105,7 @@ mod tests {
     use super::*;
 
     fn keys(ops: &[WriteOp]) -> Vec<String> {
-        ops.iter()
-            .map(|op| match op {
-                WriteOp::Put { key, .. } => format!("put {key}"),
-                WriteOp::Delete { key } => format!("delete {key}"),
-            })
-            .collect()
+        ops.iter().map(ToString::to_string).collect()
     }
 
     fn ops(records: &DesiredRecords) -> Vec<WriteOp> {

@@ -55,12 +55,7 @@ fn upsert(record: Record) -> WatchEvent {
 }
 
 fn keys(ops: &[WriteOp]) -> Vec<String> {
-    ops.iter()
-        .map(|op| match op {
-            WriteOp::Put { key, .. } => format!("put {key}"),
-            WriteOp::Delete { key } => format!("delete {key}"),
-        })
-        .collect()
+    ops.iter().map(ToString::to_string).collect()
 }
 
 fn apply_all(mirror: &mut Mirror, events: Vec<WatchEvent>) -> Vec<String> {

@@ -75,6 +75,16 @@ pub enum WriteOp {
     },
 }
 
+/// `put KEY` or `delete KEY`: what a write does, without its value.
+impl std::fmt::Display for WriteOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteOp::Put { key, .. } => write!(f, "put {key}"),
+            WriteOp::Delete { key } => write!(f, "delete {key}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cas {
     pub key: String,

@@ -22,6 +22,23 @@ fn fresh(pods: &Pods, resolve: &impl Fn(&LabelSet) -> Option<IdentityId>) -> End
     index
 }
 
+/// An index that has observed `pods`, and a resolver with an id for each of their sets.
+fn indexed(
+    pods: &Pods,
+) -> (
+    EndpointIndex,
+    impl Fn(&LabelSet) -> Option<IdentityId> + use<>,
+) {
+    let objects = ClusterObjects {
+        pods: pods.clone(),
+        ..ClusterObjects::default()
+    };
+    let resolve = resolver(in_use(&objects).into_iter().collect());
+    let mut index = EndpointIndex::new(cluster());
+    index.observe(pods);
+    (index, resolve)
+}
+
 /// The records an index exports, keyed as in the store.
 fn records(index: &EndpointIndex) -> BTreeMap<String, Record> {
     let endpoints = index.endpoints().into_iter().map(Record::Endpoint);
@@ -48,13 +65,7 @@ fn an_unchanged_snapshot_changes_nothing_and_a_moved_pod_changes_its_ip() {
     let mut pods = Pods::new();
     pods.insert(key("prod", "a"), shared(&[("app", "web")], &["10.1.0.1"]));
     pods.insert(key("prod", "b"), shared(&[("app", "web")], &["10.1.0.2"]));
-    let objects = ClusterObjects {
-        pods: pods.clone(),
-        ..ClusterObjects::default()
-    };
-    let resolve = resolver(in_use(&objects).into_iter().collect());
-    let mut index = EndpointIndex::new(cluster());
-    index.observe(&pods);
+    let (mut index, resolve) = indexed(&pods);
     assert_eq!(
         index.resolve(&resolve).len(),
         3,
@@ -89,13 +100,7 @@ fn a_contested_ip_passes_to_the_next_claimant() {
     let mut pods = Pods::new();
     pods.insert(key("prod", "a"), shared(&[("app", "web")], &["10.1.0.1"]));
     pods.insert(key("prod", "b"), shared(&[("app", "db")], &["10.1.0.1"]));
-    let objects = ClusterObjects {
-        pods: pods.clone(),
-        ..ClusterObjects::default()
-    };
-    let resolve = resolver(in_use(&objects).into_iter().collect());
-    let mut index = EndpointIndex::new(cluster());
-    index.observe(&pods);
+    let (mut index, resolve) = indexed(&pods);
     drop(index.resolve(&resolve));
     assert_eq!(index.endpoints()[0].pod.as_str(), "a");
     assert_eq!(index.identity_count(), 1, "only the winner's identity");
