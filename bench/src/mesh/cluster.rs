@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clustermesh_apiserver::{
     api::ApiTimings,
     exporter::ExportStatus,
-    import::ImportTimings,
+    import::{ImportTimings, PeerRegistry},
     server::{Apiserver, ApiserverParams},
     source::{ClusterObjects, SourceState},
     store::{
@@ -49,6 +49,7 @@ pub struct MeshCluster {
     pub addr: std::net::SocketAddr,
     pub store: Arc<dyn Store>,
     pub export: watch::Receiver<ExportStatus>,
+    pub peers: Arc<PeerRegistry>,
     source: watch::Sender<SourceState>,
     generation: u64,
     shutdown: CancellationToken,
@@ -120,12 +121,14 @@ impl MeshCluster {
         };
         let apiserver = Apiserver::start(params, shutdown.clone()).await?;
         let export = apiserver.export.clone();
+        let peers = apiserver.peers.clone();
         Ok(Self {
             name,
             ca,
             addr,
             store,
             export,
+            peers,
             source,
             generation: 1,
             shutdown,

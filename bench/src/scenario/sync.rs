@@ -108,13 +108,21 @@ async fn measure(endpoints: u32, store: StoreKind) -> anyhow::Result<Row> {
     .context("a's exporter stopped")
     .map(|_| started.elapsed())?;
     let services = SERVICES as usize;
-    agent
+    let progress = tokio::spawn(report_progress(
+        started,
+        a.store.clone(),
+        b.peers.clone(),
+        agent.view.clone(),
+    ));
+    let held = agent
         .wait_for(WAIT, "b's agent holding a's export", |v| {
             v.endpoint_count() == endpoints as usize
                 && v.identities().count() == services
                 && v.services().count() == services
         })
-        .await?;
+        .await;
+    progress.abort();
+    held?;
     let total = started.elapsed();
     agent.stop().await?;
 
@@ -140,6 +148,31 @@ async fn measure(endpoints: u32, store: StoreKind) -> anyhow::Result<Row> {
         total,
         baseline,
     })
+}
+
+/// Every second until aborted: how far each stage of the path has come, so a slow run
+/// shows where it waits.
+async fn report_progress(
+    started: Instant,
+    a: Arc<dyn clustermesh_apiserver::store::Store>,
+    b: Arc<clustermesh_apiserver::import::PeerRegistry>,
+    agent: tokio::sync::watch::Receiver<node_agent::MergedView>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let a_revision = a
+            .list("~meta/revision-probe/")
+            .await
+            .map_or(-1, |l| l.revision);
+        let imported: u64 = b.statuses().iter().map(|(_, s)| s.events).sum();
+        let viewed = agent.borrow().endpoint_count();
+        eprintln!(
+            "  {:>6} ms: a's store at revision {a_revision}, b imported {imported} events, b's agent holds {viewed} endpoints",
+            started.elapsed().as_millis()
+        );
+    }
 }
 
 /// The same records through etcd 1 → copier → etcd 2 → agent.

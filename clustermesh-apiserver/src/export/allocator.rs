@@ -33,6 +33,7 @@ use clustermesh_proto::{ClusterId, ClusterName, IdentityId};
 use super::identities::LabelSet;
 use crate::store::{Cas, CasAction, CasOutcome, KeyValue, Store, StoreError};
 
+mod bulk;
 mod gc;
 mod keys;
 
@@ -108,17 +109,12 @@ impl IdentityAllocator {
     }
 
     /// The ids of all `sets`, e.g. [`crate::export::identities::in_use`], as the map that
-    /// [`crate::export::plan`] resolves through. Stops at the first store error: the
-    /// caller retries the whole round, and ids already allocated are simply found again.
+    /// [`crate::export::plan`] resolves through (see [`Self::allocate_many`]).
     pub async fn allocate_all(
         &self,
         sets: &BTreeSet<LabelSet>,
     ) -> Result<BTreeMap<LabelSet, IdentityId>, AllocError> {
-        let mut out = BTreeMap::new();
-        for set in sets {
-            out.insert(set.clone(), self.allocate(set).await?);
-        }
-        Ok(out)
+        self.allocate_many(sets).await
     }
 
     /// Claims a free local id for `canonical`, returning it and the claim's revision.

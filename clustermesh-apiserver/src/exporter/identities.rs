@@ -19,11 +19,13 @@ impl IdentityCache {
         allocator: &IdentityAllocator,
         in_use: impl IntoIterator<Item = &LabelSet>,
     ) -> Result<(), AllocError> {
-        for set in in_use {
-            if !self.ids.contains_key(set) {
-                let id = allocator.allocate(set).await?;
-                self.ids.insert(set.clone(), id);
-            }
+        let missing: BTreeSet<LabelSet> = in_use
+            .into_iter()
+            .filter(|set| !self.ids.contains_key(*set))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            self.ids.extend(allocator.allocate_many(&missing).await?);
         }
         Ok(())
     }

@@ -255,3 +255,100 @@ async fn a_corrupt_hint_is_overwritten() -> anyhow::Result<()> {
     assert_eq!(next.map(|kv| kv.value), Some(Bytes::from("2")));
     Ok(())
 }
+
+fn sets(apps: impl IntoIterator<Item = String>) -> BTreeSet<LabelSet> {
+    apps.into_iter().map(|app| set(&app)).collect()
+}
+
+#[tokio::test]
+async fn many_at_once_reuse_what_exists_and_agree_with_one_at_a_time() -> anyhow::Result<()> {
+    let store = store();
+    let alloc = allocator(&store);
+    let web = alloc.allocate(&set("web")).await?;
+    let wanted = sets(
+        (0..50)
+            .map(|i| format!("app-{i}"))
+            .chain(["web".to_owned()]),
+    );
+    let ids = alloc.allocate_many(&wanted).await?;
+    assert_eq!(ids.len(), wanted.len());
+    assert_eq!(ids[&set("web")], web, "an existing set keeps its id");
+    let distinct: BTreeSet<IdentityId> = ids.values().copied().collect();
+    assert_eq!(distinct.len(), ids.len(), "two sets share an id: {ids:?}");
+    let fresh = allocator(&store);
+    for (set, id) in &ids {
+        assert_eq!(fresh.allocate(set).await?, *id, "{set} is published");
+    }
+    let claims = store.list("aws/identity-alloc/by-id/").await?.items;
+    assert_eq!(claims.len(), ids.len(), "one claim per set");
+    assert_eq!(
+        alloc.allocate(&set("later")).await?.local().get(),
+        52,
+        "the hint moved past the bulk"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_at_once_racing_other_allocators_never_share_an_id() -> anyhow::Result<()> {
+    let store = store();
+    let mut tasks = tokio::task::JoinSet::new();
+    for replica in 0..4usize {
+        let alloc = allocator(&store);
+        tasks.spawn(async move {
+            // Overlapping sets: replicas race on the same sets and the same free ids.
+            let wanted = sets((0..60).map(|i| format!("app-{}", (i * (replica + 1)) % 60)));
+            if replica % 2 == 0 {
+                return alloc.allocate_many(&wanted).await;
+            }
+            let mut got = BTreeMap::new();
+            for set in wanted {
+                let id = alloc.allocate(&set).await?;
+                got.insert(set, id);
+            }
+            Ok::<_, AllocError>(got)
+        });
+    }
+    let mut by_set: BTreeMap<LabelSet, IdentityId> = BTreeMap::new();
+    while let Some(result) = tasks.join_next().await {
+        for (set, id) in result?? {
+            let previous = by_set.insert(set.clone(), id);
+            assert!(
+                previous.is_none_or(|p| p == id),
+                "{set} got {previous:?} and {id}"
+            );
+        }
+    }
+    let distinct: BTreeSet<IdentityId> = by_set.values().copied().collect();
+    assert_eq!(distinct.len(), by_set.len(), "two sets share an id");
+    let claims = store.list("aws/identity-alloc/by-id/").await?.items;
+    assert_eq!(claims.len(), by_set.len(), "every loser released its claim");
+    Ok(())
+}
+
+#[tokio::test]
+async fn many_at_once_refuse_when_too_few_ids_are_free() -> anyhow::Result<()> {
+    let store = store();
+    // Every id but two is claimed.
+    let claims: Vec<crate::store::WriteOp> = (3..=u16::MAX)
+        .map(|local| crate::store::WriteOp::Put {
+            key: format!("aws/identity-alloc/by-id/{local}"),
+            value: Bytes::from(format!("prod;app=taken-{local}")),
+            lease: None,
+        })
+        .collect();
+    for chunk in claims.chunks(store.max_batch_ops()) {
+        store.write_batch(chunk.to_vec()).await?;
+    }
+    let alloc = allocator(&store);
+    let err = alloc
+        .allocate_many(&sets(["a", "b", "c"].map(String::from)))
+        .await
+        .expect_err("three sets, two free ids");
+    assert!(matches!(err, AllocError::Exhausted { .. }), "{err}");
+    let two = alloc
+        .allocate_many(&sets(["a", "b"].map(String::from)))
+        .await?;
+    assert_eq!(locals(&two.into_values().collect::<Vec<_>>()), [1, 2]);
+    Ok(())
+}
