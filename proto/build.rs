@@ -33,6 +33,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         // Ordered maps encode deterministically, so equal records give equal bytes in the
         // store and compare-and-swap does not see spurious changes.
         .btree_map(".")
+        // Records pass through feeds and importers as the bytes they arrived in.
+        .bytes(".clustermesh.v1.Upsert.record")
         .compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }

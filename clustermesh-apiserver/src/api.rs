@@ -32,7 +32,7 @@ pub use peer::PeerExportApi;
 pub(crate) fn response_stream<T: Send + 'static>(
     events: crate::feed::Feed,
     guard: crate::observability::WatchClientGuard,
-    convert: fn(clustermesh_proto::WatchEvent) -> Option<T>,
+    convert: fn(crate::feed::FeedEvent) -> Option<T>,
 ) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send>> {
     use futures::StreamExt;
     Box::pin(events.filter_map(move |event| {

@@ -10,6 +10,7 @@
 
 mod convert;
 pub mod epoch;
+mod event;
 mod task;
 
 #[cfg(test)]
@@ -17,11 +18,14 @@ mod tests;
 
 use std::{sync::Arc, time::Duration};
 
-use clustermesh_proto::{ClusterName, WatchEvent};
+use clustermesh_proto::ClusterName;
+use futures::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{Revision, Store, StoreError};
+
+pub use event::FeedEvent;
 
 /// Which records a feed carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,13 +53,16 @@ pub struct Resume {
     pub epoch: String,
 }
 
-/// Messages buffered per client before the feed waits for it; past that the store's
-/// own watch budget decides when a slow client is cut and resumed.
-const BUFFER: usize = 1024;
+/// Batches buffered per client before the feed waits for it; past that the store's own
+/// watch budget decides when a slow client is cut and resumed. A batch is one store
+/// response or one chunk of a snapshot: handing events over one at a time cost more
+/// than anything else the feed does with them.
+const BUFFER: usize = 16;
 
 /// The events of one client's watch, in order. Ends on shutdown, on a store error that
 /// retrying cannot fix, or when dropped.
-pub type Feed = ReceiverStream<Result<WatchEvent, StoreError>>;
+pub type Feed =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<FeedEvent, StoreError>> + Send>>;
 
 /// Starts a feed. `heartbeat` adds `Heartbeat` events at that interval (the peer
 /// stream's liveness signal); the task behind the feed ends when the feed is dropped.
@@ -78,5 +85,11 @@ pub fn start(
         shutdown,
         tx,
     });
-    ReceiverStream::new(rx)
+    Box::pin(ReceiverStream::new(rx).flat_map(|batch| {
+        let events: Vec<Result<FeedEvent, StoreError>> = match batch {
+            Ok(events) => events.into_iter().map(Ok).collect(),
+            Err(error) => vec![Err(error)],
+        };
+        futures::stream::iter(events)
+    }))
 }

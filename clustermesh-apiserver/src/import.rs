@@ -81,6 +81,8 @@ pub struct ImportStatus {
     pub record_counts: BTreeMap<RecordKind, usize>,
     pub last_error: Option<String>,
     pub events: u64,
+    /// Messages refused as invalid (skipped, each with a warning naming what is wrong).
+    pub rejected: u64,
     /// How far behind the peer's clock the last heartbeat arrived (clock skew
     /// included): the import lag as far as this side can see it.
     pub lag_ms: Option<u64>,

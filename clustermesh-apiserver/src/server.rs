@@ -151,6 +151,7 @@ impl Apiserver {
             own: own_tx,
             cluster: cluster.name.clone(),
             lag_seen: Default::default(),
+            counted: Default::default(),
         };
         spawn(&mut tasks, "observer", observer.run(shutdown.clone()));
         if let Some(listener) = metrics_listener {

@@ -290,3 +290,60 @@ async fn agents_register_and_watch_the_merged_view() {
     assert_eq!(clusters.into_iter().collect::<Vec<_>>(), ["a", "b"]);
     assert!(saw_peer_state, "the snapshot carries b's peer state");
 }
+
+async fn peer_status(importer: &TestCluster, peer: &str) -> Option<pb::PeerStatus> {
+    let status = importer
+        .admin()
+        .await
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .ok()?
+        .into_inner();
+    status.peers.into_iter().find(|p| p.name == peer)
+}
+
+/// Feeds forward stored records without decoding them, so a damaged one reaches the
+/// importer: it must be skipped there, and not cost the stream or any other record.
+#[tokio::test]
+async fn a_damaged_record_at_the_peer_is_skipped_and_the_rest_still_arrives() {
+    let a = TestCluster::start("a", 1).await;
+    let b = TestCluster::start("b", 2).await;
+    for x in [&a, &b] {
+        x.wait_synced().await;
+    }
+    connect(&a, &b).await.expect("connect a and b");
+    within(WAIT, "b imports a", || all_synced(&b, "a")).await;
+
+    let damaged = "a/nodes/damaged";
+    a.store
+        .put(damaged, bytes::Bytes::from_static(&[0x12, 0xff]), None)
+        .await
+        .expect("put the damaged value");
+    let late = Record::Node(
+        pb::Node {
+            cluster: "a".into(),
+            name: "late".into(),
+            underlay_addresses: vec!["192.0.2.99".into()],
+            ..Default::default()
+        }
+        .try_into()
+        .expect("valid node"),
+    );
+    a.store
+        .put("a/nodes/late", layout::encode_record(&late), None)
+        .await
+        .expect("put a good record after it");
+
+    within(WAIT, "the record after the damaged one reaches b", || {
+        b.has_key("a/nodes/late")
+    })
+    .await;
+    assert!(
+        !b.has_key(damaged).await,
+        "the damaged record is not imported"
+    );
+    let status = peer_status(&b, "a").await.expect("b reports peer a");
+    assert_eq!(status.rejected_events, 1, "{status:?}");
+    assert!(status.connected, "the stream stayed open: {status:?}");
+    assert_eq!(status.last_error, "", "no reconnect: {status:?}");
+}

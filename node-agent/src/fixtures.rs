@@ -135,8 +135,9 @@ pub(crate) fn event(event: Event) -> WatchEvent {
 }
 
 pub(crate) fn upsert(record: impl IntoRecord, revision: i64) -> WatchEvent {
+    let record = clustermesh_proto::Record::try_from(record.into_record()).expect("valid record");
     event(Event::Upsert(pb::Upsert {
-        record: Some(record.into_record()),
+        record: record.encode(),
         revision,
     }))
 }

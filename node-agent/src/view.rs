@@ -88,7 +88,9 @@ impl MergedView {
                 self.prune(&seen);
                 self.resume = Some(ResumePoint { revision, epoch });
             }
-            WatchEvent::Upsert { record, revision } => {
+            WatchEvent::Upsert {
+                record, revision, ..
+            } => {
                 let (key, changed) = self.records.upsert(record, self.mark);
                 self.bump(changed);
                 if let (Some(seen), Some(key)) = (&mut self.snapshot, key) {

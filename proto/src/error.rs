@@ -77,6 +77,9 @@ pub enum ValidationErrorKind {
     Unspecified(&'static str),
     #[error("missing {0}")]
     Missing(&'static str),
+    /// Bytes that are not the protobuf encoding of a `what`.
+    #[error("not an encoded {what}: {reason}")]
+    Encoding { what: &'static str, reason: String },
     #[error("duplicate {what} {value:?}")]
     Duplicate { what: &'static str, value: String },
     #[error("every port must be named when there is more than one")]

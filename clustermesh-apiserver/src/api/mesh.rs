@@ -136,7 +136,7 @@ impl pb::mesh_server::Mesh for MeshApi {
         Ok(Response::new(super::response_stream(
             events,
             guard,
-            clustermesh_proto::WatchEvent::into_mesh,
+            crate::feed::FeedEvent::into_mesh,
         )))
     }
 

@@ -66,8 +66,7 @@ impl pb::peer_export_server::PeerExport for PeerExportApi {
             Some(heartbeat),
             admission,
         );
-        let stream =
-            super::response_stream(events, guard, clustermesh_proto::WatchEvent::into_peer);
+        let stream = super::response_stream(events, guard, crate::feed::FeedEvent::into_peer);
         let faults = self.ctx.faults.clone();
         Ok(Response::new(Box::pin(
             stream.take_until(async move { faults.cut().await }),

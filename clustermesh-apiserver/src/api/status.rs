@@ -72,6 +72,7 @@ fn peer_status(cluster: &clustermesh_proto::Cluster, status: ImportStatus) -> pb
             .collect(),
         last_error: status.last_error.unwrap_or_default(),
         advertise_address: cluster.advertise_address.to_string(),
+        rejected_events: status.rejected,
     }
 }
 

@@ -1,27 +1,30 @@
-//! Store entries to watch events, filtered by scope. A value that does not decode is
-//! skipped with a warning rather than ending the stream: one bad entry must not cut
-//! every agent off from everything else.
+//! Store entries to feed events, filtered by scope. Records pass as the bytes stored;
+//! markers and peer states, a few per cluster, are decoded, and one that does not
+//! decode is skipped with a warning rather than ending the stream: one bad entry must
+//! not cut every agent off from everything else.
 
-use clustermesh_proto::WatchEvent;
-
-use super::Scope;
-use crate::layout::{self, KeyClass};
+use super::{FeedEvent, Scope};
+use crate::layout::{self, Family, KeyClass};
 use crate::store::{Event, KeyValue};
 
 /// A put (or a snapshot entry) as an event; `None` when out of scope or internal.
-pub(super) fn put(scope: &Scope, kv: &KeyValue) -> Option<WatchEvent> {
-    let decoded = match classify(&kv.key)? {
-        KeyClass::Record(_) => {
-            layout::decode_record(&kv.key, &kv.value).map(|record| WatchEvent::Upsert {
-                record,
+pub(super) fn put(scope: &Scope, kv: KeyValue) -> Option<FeedEvent> {
+    let decoded = match layout::family(&kv.key) {
+        Family::Record => {
+            return Some(FeedEvent::Upsert {
+                record: kv.value,
                 revision: kv.mod_revision,
-            })
+            });
         }
-        KeyClass::Synced(_) => layout::decode_synced(&kv.key, &kv.value).map(WatchEvent::Synced),
-        KeyClass::PeerState(_) if *scope == Scope::Mesh => {
-            layout::decode_peer_state(&kv.key, &kv.value).map(WatchEvent::PeerState)
+        Family::Synced => layout::decode_synced(&kv.key, &kv.value).map(FeedEvent::Synced),
+        Family::PeerState if *scope == Scope::Mesh => {
+            layout::decode_peer_state(&kv.key, &kv.value).map(FeedEvent::PeerState)
         }
-        KeyClass::PeerState(_) | KeyClass::Internal => return None,
+        Family::PeerState | Family::Internal => return None,
+        Family::Unknown => {
+            tracing::warn!(key = %kv.key, "skipping a store key of unknown shape");
+            return None;
+        }
     };
     decoded
         .inspect_err(|error| tracing::warn!(%error, "skipping a store entry"))
@@ -31,14 +34,11 @@ pub(super) fn put(scope: &Scope, kv: &KeyValue) -> Option<WatchEvent> {
 /// A store change that has no wire form and needs a fresh snapshot instead.
 pub(super) struct Resync;
 
-pub(super) fn event(scope: &Scope, event: &Event) -> Result<Option<WatchEvent>, Resync> {
+pub(super) fn event(scope: &Scope, event: Event) -> Result<Option<FeedEvent>, Resync> {
     match event {
         Event::Put(kv) => Ok(put(scope, kv)),
-        Event::Delete { key, revision } => match classify(key) {
-            Some(KeyClass::Record(key)) => Ok(Some(WatchEvent::Delete {
-                key,
-                revision: *revision,
-            })),
+        Event::Delete { key, revision } => match classify(&key) {
+            Some(KeyClass::Record(key)) => Ok(Some(FeedEvent::Delete { key, revision })),
             // Deleted markers and peer states have no delete on the wire; a bracketed
             // snapshot makes the client drop them. Rare: a peer removed, restarted or
             // expired from the cache.

@@ -3,13 +3,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use clustermesh_proto::WatchEvent;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{Resume, Scope, convert};
+use super::{FeedEvent, Resume, Scope, convert};
 use crate::clock::now_ms;
 use crate::store::{Revision, Store, StoreError, WatchStream};
 
@@ -17,6 +16,8 @@ use crate::store::{Revision, Store, StoreError, WatchStream};
 const REVISION_PROBE: &str = "~meta/revision-probe/";
 const RETRY_MIN: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(2);
+/// Snapshot entries per batch: the first reach the client while the rest are converted.
+const SNAPSHOT_CHUNK: usize = 1024;
 
 pub(super) struct FeedTask {
     pub store: Arc<dyn Store>,
@@ -26,7 +27,7 @@ pub(super) struct FeedTask {
     pub resume: Resume,
     pub heartbeat: Option<Duration>,
     pub shutdown: CancellationToken,
-    pub tx: mpsc::Sender<Result<WatchEvent, StoreError>>,
+    pub tx: mpsc::Sender<Result<Vec<FeedEvent>, StoreError>>,
 }
 
 /// Why the task stopped sending: the client left, or the server is shutting down.
@@ -114,31 +115,32 @@ impl FeedTask {
         })
     }
 
-    /// Sends the bracketed snapshot; records first, then synced markers, so a client
-    /// that sees a marker already holds everything it covers.
+    /// Sends the bracketed snapshot, in chunks; records first, then synced markers, so a
+    /// client that sees a marker already holds everything it covers.
     async fn snapshot(&self) -> Result<Result<Revision, Gone>, StoreError> {
         let list = self.store.list(&self.prefix).await?;
         let revision = list.revision;
         let mut markers = Vec::new();
-        let mut events = vec![WatchEvent::SnapshotBegin { revision }];
-        for kv in &list.items {
+        let mut chunk = Vec::with_capacity(SNAPSHOT_CHUNK);
+        chunk.push(FeedEvent::SnapshotBegin { revision });
+        for kv in list.items {
             match convert::put(&self.scope, kv) {
-                Some(marker @ WatchEvent::Synced(_)) => markers.push(marker),
-                Some(event) => events.push(event),
+                Some(marker @ FeedEvent::Synced(_)) => markers.push(marker),
+                Some(event) => chunk.push(event),
                 None => {}
             }
-        }
-        events.extend(markers);
-        events.push(WatchEvent::SnapshotEnd {
-            revision,
-            epoch: self.epoch.to_string(),
-        });
-        for event in events {
-            if let Err(gone) = self.send(event).await {
+            if chunk.len() >= SNAPSHOT_CHUNK
+                && let Err(gone) = self.send(std::mem::take(&mut chunk)).await
+            {
                 return Ok(Err(gone));
             }
         }
-        Ok(Ok(revision))
+        chunk.extend(markers);
+        chunk.push(FeedEvent::SnapshotEnd {
+            revision,
+            epoch: self.epoch.to_string(),
+        });
+        Ok(self.send(chunk).await.map(|()| revision))
     }
 
     /// Forwards one store watch until it ends, and says how to go on.
@@ -162,18 +164,33 @@ impl FeedTask {
             };
             tokio::select! {
                 () = self.shutdown.cancelled() => return Err(Gone),
-                _ = beat => self.send(WatchEvent::Heartbeat { unix_ms: now_ms(), revision: last }).await?,
+                _ = beat => {
+                    let beat = FeedEvent::Heartbeat { unix_ms: now_ms(), revision: last };
+                    self.send(vec![beat]).await?;
+                }
                 item = stream.next() => match item {
                     Some(Ok(response)) => {
                         *delay = RETRY_MIN;
-                        for event in &response.events {
+                        let next_last = response.last_revision().unwrap_or(last);
+                        let mut batch = Vec::with_capacity(response.events.len());
+                        let mut resync = false;
+                        for event in response.events {
                             match convert::event(&self.scope, event) {
-                                Ok(Some(event)) => self.send(event).await?,
+                                Ok(Some(event)) => batch.push(event),
                                 Ok(None) => {}
-                                Err(convert::Resync) => return Ok(Next::Snapshot),
+                                Err(convert::Resync) => {
+                                    resync = true;
+                                    break;
+                                }
                             }
                         }
-                        last = response.last_revision().unwrap_or(last);
+                        if !batch.is_empty() {
+                            self.send(batch).await?;
+                        }
+                        if resync {
+                            return Ok(Next::Snapshot);
+                        }
+                        last = next_last;
                     }
                     Some(Err(StoreError::Compacted { .. })) => return Ok(Next::Snapshot),
                     Some(Err(StoreError::WatchLagged { resume_after })) => {
@@ -189,10 +206,10 @@ impl FeedTask {
         }
     }
 
-    async fn send(&self, event: WatchEvent) -> Result<(), Gone> {
+    async fn send(&self, events: Vec<FeedEvent>) -> Result<(), Gone> {
         tokio::select! {
             () = self.shutdown.cancelled() => Err(Gone),
-            sent = self.tx.send(Ok(event)) => sent.map_err(|_| Gone),
+            sent = self.tx.send(Ok(events)) => sent.map_err(|_| Gone),
         }
     }
 

@@ -50,12 +50,22 @@ fn open(store: &Arc<dyn Store>, epoch: &Arc<str>, scope: Scope, resume: Resume) 
     )
 }
 
+/// The next event, as a client decodes it from the wire.
 async fn next(feed: &mut Feed) -> WatchEvent {
-    tokio::time::timeout(Duration::from_secs(10), feed.next())
+    let event = tokio::time::timeout(Duration::from_secs(10), feed.next())
         .await
         .expect("an event within 10 s")
         .expect("feed open")
-        .expect("no error")
+        .expect("no error");
+    decoded(event)
+}
+
+fn decoded(event: FeedEvent) -> WatchEvent {
+    let decoded = match event.clone().into_mesh() {
+        Some(msg) => WatchEvent::try_from(msg),
+        None => WatchEvent::try_from(event.into_peer().expect("a heartbeat")),
+    };
+    decoded.expect("the feed sends only valid events")
 }
 
 /// Events up to and including the next `SnapshotEnd`.
@@ -286,4 +296,80 @@ async fn a_deleted_marker_or_peer_state_brings_a_fresh_snapshot() {
         "{second:?}"
     );
     assert!(!second.contains(&WatchEvent::Synced(marker)), "{second:?}");
+}
+
+#[test]
+fn events_read_back_from_their_wire_forms() {
+    let record = node("a", "n1");
+    let key = clustermesh_proto::StoreKey::parse("a/nodes/n2").expect("key");
+    let marker = SyncedMarker {
+        cluster: name("a"),
+        kind: RecordKind::Node,
+        revision: 4,
+    };
+    let shared = [
+        (
+            FeedEvent::SnapshotBegin { revision: 1 },
+            WatchEvent::SnapshotBegin { revision: 1 },
+        ),
+        (
+            FeedEvent::Upsert {
+                record: layout::encode_record(&record),
+                revision: 2,
+            },
+            WatchEvent::upsert(record.clone(), 2),
+        ),
+        (
+            FeedEvent::Delete {
+                key: key.clone(),
+                revision: 3,
+            },
+            WatchEvent::Delete { key, revision: 3 },
+        ),
+        (
+            FeedEvent::Synced(marker.clone()),
+            WatchEvent::Synced(marker),
+        ),
+        (
+            FeedEvent::SnapshotEnd {
+                revision: 5,
+                epoch: "e1".into(),
+            },
+            WatchEvent::SnapshotEnd {
+                revision: 5,
+                epoch: "e1".into(),
+            },
+        ),
+    ];
+    for (event, want) in shared {
+        let mesh = event.clone().into_mesh().expect("fits Mesh.Watch");
+        assert_eq!(WatchEvent::try_from(mesh).expect("valid"), want);
+        let peer = event.into_peer().expect("fits PeerExport.Watch");
+        assert_eq!(WatchEvent::try_from(peer).expect("valid"), want);
+    }
+    let state = PeerState {
+        cluster: name("b"),
+        reachable: false,
+        last_heartbeat_unix_ms: Some(1_700_000_000_000),
+    };
+    let mesh_only = FeedEvent::PeerState(state.clone());
+    assert_eq!(mesh_only.clone().into_peer(), None);
+    let mesh = mesh_only.into_mesh().expect("fits Mesh.Watch");
+    assert_eq!(
+        WatchEvent::try_from(mesh).expect("valid"),
+        WatchEvent::PeerState(state)
+    );
+    let beat = FeedEvent::Heartbeat {
+        unix_ms: 1_700_000_000_000,
+        revision: 9,
+    };
+    assert_eq!(beat.clone().into_mesh(), None);
+    let peer = beat.into_peer().expect("fits PeerExport.Watch");
+    assert_eq!(
+        WatchEvent::try_from(peer).expect("valid"),
+        WatchEvent::Heartbeat {
+            unix_ms: 1_700_000_000_000,
+            revision: 9
+        }
+    );
 }

@@ -1,7 +1,7 @@
 //! Dialling a peer: mTLS with the peer's CA and the certificate it signed for us, and
 //! the server name fixed to the peer's apiserver name whatever address is dialled.
 
-use clustermesh_proto::{WatchEvent, pb, tls};
+use clustermesh_proto::{ValidationError, WatchEvent, pb, tls};
 use tonic::transport::Endpoint;
 
 use super::{ImportTimings, PeerConfig};
@@ -21,8 +21,6 @@ pub(super) enum LinkError {
     Connect { address: String, reason: String },
     #[error("peer refused the watch: {0}")]
     Refused(#[from] tonic::Status),
-    #[error("peer sent an invalid event: {0}")]
-    Invalid(#[from] clustermesh_proto::ValidationError),
 }
 
 pub(super) type PeerStream = tonic::Streaming<pb::PeerWatchResponse>;
@@ -71,10 +69,10 @@ pub(super) async fn open(
     Ok(accepted.into_inner())
 }
 
-/// The next event, validated; `None` when the peer closed the stream.
-pub(super) async fn next(stream: &mut PeerStream) -> Result<Option<WatchEvent>, LinkError> {
-    match stream.message().await? {
-        Some(message) => Ok(Some(WatchEvent::try_from(message)?)),
-        None => Ok(None),
-    }
+/// One message from the peer: an event, or why it is not a valid one.
+pub(super) type Received = Result<WatchEvent, ValidationError>;
+
+/// The next message, validated; `None` when the peer closed the stream.
+pub(super) async fn next(stream: &mut PeerStream) -> Result<Option<Received>, LinkError> {
+    Ok(stream.message().await?.map(WatchEvent::try_from))
 }

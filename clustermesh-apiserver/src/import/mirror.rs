@@ -115,7 +115,11 @@ impl Mirror {
                 self.pending_gc.clear();
                 Ok(Vec::new())
             }
-            WatchEvent::Upsert { record, revision } => self.upsert(record, revision),
+            WatchEvent::Upsert {
+                record,
+                encoded,
+                revision,
+            } => self.upsert(record, &encoded, revision),
             WatchEvent::Delete { key, revision } => {
                 self.check_cluster(key.cluster(), &key.to_string())?;
                 self.advance(revision);
@@ -160,7 +164,14 @@ impl Mirror {
         }
     }
 
-    fn upsert(&mut self, record: Record, revision: i64) -> Result<Vec<WriteOp>, MirrorError> {
+    /// `encoded` is stored as it came, validated as `record`: encoding the record again
+    /// would cost more than the rest of the import.
+    fn upsert(
+        &mut self,
+        record: Record,
+        encoded: &[u8],
+        revision: i64,
+    ) -> Result<Vec<WriteOp>, MirrorError> {
         let key = record_key(&record);
         self.check_cluster(record.cluster(), &key)?;
         if let Record::Cluster(cluster) = &record
@@ -179,10 +190,12 @@ impl Mirror {
             None => self.advance(revision),
         }
         self.unpend(&key);
-        let value = layout::encode_record(&record);
-        if self.records.get(&key) == Some(&value) {
+        if self.records.get(&key).is_some_and(|held| held == encoded) {
             return Ok(Vec::new());
         }
+        // A copy: the event's bytes may be a slice of the connection's read buffer, all
+        // of which one kept record would otherwise keep alive.
+        let value = Bytes::copy_from_slice(encoded);
         if self.records.insert(key.clone(), value.clone()).is_none() {
             *self.counts.entry(record.kind()).or_default() += 1;
         }

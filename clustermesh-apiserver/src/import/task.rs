@@ -6,7 +6,6 @@ use std::{sync::Arc, time::Duration};
 use clustermesh_proto::{
     PeerState, RecordKind, WatchEvent, cluster_prefix, kind_prefix, synced_prefix,
 };
-use futures::FutureExt;
 use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -21,9 +20,14 @@ use crate::layout;
 use crate::report::error_chain;
 use crate::store::{Store, StoreError, WriteOp};
 
-/// Events applied per store write at most, beyond the backend's own batch limit; keeps
-/// one busy peer from holding a write for long.
-const MAX_EVENTS_PER_WRITE: u64 = 512;
+/// Writes queued behind the one in flight, at most; past that the stream is not read
+/// until the write is done, so a slow store slows the peer's feed instead of filling
+/// memory. A write carries what arrived while the last one was in flight, so batches
+/// grow as the store slows down.
+const MAX_QUEUED_OPS: usize = 8192;
+
+/// A write to the local store in flight, with the number of events it carries.
+type Writing<'a> = futures::future::BoxFuture<'a, (Result<(), StoreError>, u64)>;
 
 #[derive(Debug, thiserror::Error)]
 enum StreamEnd {
@@ -141,6 +145,10 @@ impl ImportTask {
         Ok(mirror)
     }
 
+    /// Applies the stream to the mirror and the store until it ends. One write is in
+    /// flight while the next one is gathered from what keeps arriving; whatever the
+    /// mirror accepted is written before this returns, except after a failed write,
+    /// when the caller reloads the mirror from the store anyway.
     async fn mirror(
         &self,
         mut stream: PeerStream,
@@ -149,55 +157,86 @@ impl ImportTask {
         backoff: &mut Duration,
         shutdown: &CancellationToken,
     ) -> Result<(), StreamEnd> {
-        loop {
-            let first = tokio::select! {
+        let mut queued: Vec<WriteOp> = Vec::new();
+        let mut events = 0u64;
+        let mut writing: Option<Writing<'_>> = None;
+        let ended = loop {
+            if writing.is_none() && (events > 0 || !queued.is_empty()) {
+                writing = Some(self.start_write(&mut queued, &mut events));
+            }
+            let full = queued.len() >= MAX_QUEUED_OPS;
+            tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Err(StreamEnd::Shutdown),
-                event = link::next(&mut stream) => event,
+                (written, n) = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => {
+                    writing = None;
+                    self.written(written, n, mirror, backoff)?;
+                }
+                received = link::next(&mut stream), if !full => {
+                    let taken = received
+                        .map_err(StreamEnd::from)
+                        .and_then(|e| e.ok_or(StreamEnd::Closed))
+                        .and_then(|e| self.take(e, mirror, reach, &mut queued));
+                    match taken {
+                        Ok(()) => events += 1,
+                        Err(end) => break end,
+                    }
+                }
                 () = wake(reach) => {
+                    // The timer writes the peer's state; it must land after what is in
+                    // flight, which may say the opposite.
+                    if let Some(write) = writing.take() {
+                        let (written, n) = write.await;
+                        self.written(written, n, mirror, backoff)?;
+                    }
                     match self.on_timer(reach).await {
                         Some(Due::Purge) => return Err(StreamEnd::Purged),
                         // A stream that carries nothing, not even heartbeats, is dead
                         // even if TCP has not noticed: dial again.
-                        Some(Due::MarkUnreachable) => return Err(StreamEnd::Silent),
-                        None => continue,
+                        Some(Due::MarkUnreachable) => break StreamEnd::Silent,
+                        None => {}
                     }
                 }
-            };
-            let mut ops = Vec::new();
-            let mut applied = 0u64;
-            let mut next = Some(first);
-            let mut ended = Ok(());
-            // Whatever else has already arrived goes into the same write.
-            while let Some(event) = next.take() {
-                let taken = event
-                    .map_err(StreamEnd::from)
-                    .and_then(|e| e.ok_or(StreamEnd::Closed))
-                    .and_then(|e| self.take(e, mirror, reach, &mut ops));
-                if let Err(e) = taken {
-                    ended = Err(e);
-                    break;
-                }
-                applied += 1;
-                if applied < MAX_EVENTS_PER_WRITE {
-                    next = link::next(&mut stream).now_or_never();
-                }
             }
-            // What the mirror already accepted is written even when the stream then
-            // failed: the mirror and the store must not disagree.
-            self.write(coalesce(ops)).await?;
-            self.status.send_modify(|s| s.events += applied);
-            self.publish_counts(mirror);
-            if applied > 0 {
-                *backoff = self.timings.backoff_min;
-            }
-            ended?;
+        };
+        // What the mirror already accepted is written even though the stream failed:
+        // the mirror and the store must not disagree.
+        if let Some(write) = writing.take() {
+            let (written, n) = write.await;
+            self.written(written, n, mirror, backoff)?;
         }
+        if events > 0 || !queued.is_empty() {
+            let (written, n) = self.start_write(&mut queued, &mut events).await;
+            self.written(written, n, mirror, backoff)?;
+        }
+        Err(ended)
+    }
+
+    fn start_write(&self, queued: &mut Vec<WriteOp>, events: &mut u64) -> Writing<'_> {
+        let ops = coalesce(std::mem::take(queued));
+        let n = std::mem::take(events);
+        Box::pin(async move { (self.write(ops).await, n) })
+    }
+
+    fn written(
+        &self,
+        written: Result<(), StoreError>,
+        events: u64,
+        mirror: &Mirror,
+        backoff: &mut Duration,
+    ) -> Result<(), StreamEnd> {
+        written?;
+        self.status.send_modify(|s| s.events += events);
+        self.publish_counts(mirror);
+        if events > 0 {
+            *backoff = self.timings.backoff_min;
+        }
+        Ok(())
     }
 
     fn take(
         &self,
-        event: WatchEvent,
+        received: link::Received,
         mirror: &mut Mirror,
         reach: &mut Reachability,
         ops: &mut Vec<WriteOp>,
@@ -206,6 +245,16 @@ impl ImportTask {
         if reach.beat(Instant::now()) {
             ops.push(self.peer_state(true));
         }
+        // One bad record must not stop the import of everything else, nor make us
+        // reconnect for a snapshot that carries it again.
+        let event = match received {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(%error, "skipping an invalid event from the peer");
+                self.status.send_modify(|s| s.rejected += 1);
+                return Ok(());
+            }
+        };
         if let WatchEvent::Heartbeat { unix_ms, .. } = &event {
             let now = now_ms();
             let lag = u64::try_from(now.saturating_sub(*unix_ms)).unwrap_or(0);
@@ -219,9 +268,8 @@ impl ImportTask {
     }
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        let max = self.store.max_batch_ops().max(1);
-        for chunk in ops.chunks(max) {
-            self.store.write_batch(chunk.to_vec()).await?;
+        for batch in crate::store::in_batches(ops, self.store.max_batch_ops()) {
+            self.store.write_batch(batch).await?;
         }
         Ok(())
     }
@@ -320,17 +368,24 @@ impl ImportTask {
 /// The last write to each key, in the order of those last writes: a batch may touch a
 /// key only once, and two events for one key often arrive together.
 fn coalesce(ops: Vec<WriteOp>) -> Vec<WriteOp> {
-    let key = |op: &WriteOp| match op {
-        WriteOp::Put { key, .. } | WriteOp::Delete { key } => key.clone(),
-    };
-    let mut last = std::collections::HashMap::new();
+    fn key(op: &WriteOp) -> &str {
+        match op {
+            WriteOp::Put { key, .. } | WriteOp::Delete { key } => key,
+        }
+    }
+    let mut last = std::collections::HashMap::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         last.insert(key(op), i);
     }
+    if last.len() == ops.len() {
+        return ops;
+    }
+    let keep: Vec<bool> = (0..ops.len())
+        .map(|i| last.get(key(&ops[i])) == Some(&i))
+        .collect();
     ops.into_iter()
-        .enumerate()
-        .filter(|(i, op)| last.get(&key(op)) == Some(i))
-        .map(|(_, op)| op)
+        .zip(keep)
+        .filter_map(|(op, keep)| keep.then_some(op))
         .collect()
 }
 

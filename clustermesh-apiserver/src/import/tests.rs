@@ -48,10 +48,7 @@ fn mirror() -> Mirror {
 }
 
 fn upsert(record: Record) -> WatchEvent {
-    WatchEvent::Upsert {
-        record,
-        revision: 5,
-    }
+    WatchEvent::upsert(record, 5)
 }
 
 fn keys(ops: &[WriteOp]) -> Vec<String> {
@@ -177,11 +174,8 @@ fn markers_the_peer_no_longer_has_are_removed() {
 fn live_events_advance_the_resume_point() {
     let mut m = mirror();
     let key = StoreKey::parse("b/nodes/n1").expect("key");
-    m.apply(WatchEvent::Upsert {
-        record: node("b", "n1", "192.0.2.1"),
-        revision: 7,
-    })
-    .expect("upsert");
+    m.apply(WatchEvent::upsert(node("b", "n1", "192.0.2.1"), 7))
+        .expect("upsert");
     let ops = m
         .apply(WatchEvent::Delete { key, revision: 8 })
         .expect("delete");

@@ -36,6 +36,41 @@ fn classifies_every_family() {
 }
 
 #[test]
+fn the_shape_alone_tells_the_family_that_classify_finds() {
+    let keys = [
+        ("a/nodes/n1", Family::Record),
+        ("a/services/shop/web", Family::Record),
+        ("a/endpoints/fd00::1", Family::Record),
+        ("a/synced/nodes", Family::Synced),
+        ("b/peer-state", Family::PeerState),
+        ("a/registrations/n1", Family::Internal),
+        ("a/identity-alloc/next", Family::Internal),
+        (EPOCH_KEY, Family::Internal),
+    ];
+    for (key, want) in keys {
+        assert_eq!(family(key), want, "{key}");
+        let class = classify(key).expect(key);
+        let found = match class {
+            KeyClass::Record(_) => Family::Record,
+            KeyClass::Synced(_) => Family::Synced,
+            KeyClass::PeerState(_) => Family::PeerState,
+            KeyClass::Internal => Family::Internal,
+        };
+        assert_eq!(found, want, "classify and family disagree on {key}");
+    }
+    for key in [
+        "a/widgets/x",
+        "a",
+        "a/peer-state/x",
+        "/nodes/n1",
+        "a/nodes/",
+        "a/synced/x",
+    ] {
+        assert_eq!(family(key), Family::Unknown, "{key}");
+    }
+}
+
+#[test]
 fn unknown_shapes_are_errors_naming_the_key() {
     for key in ["a/widgets/x", "a", "a/peer-state/x", "Bad/nodes/n1"] {
         let err = classify(key).expect_err(key);

@@ -85,7 +85,7 @@ impl Metrics {
 
     /// `reason` is a short, fixed string (e.g. `invalid_record`), never free text, so
     /// the number of series stays bounded.
-    pub fn inc_import_error(&self, name: &str, reason: &'static str) {
+    pub fn add_import_errors(&self, name: &str, reason: &'static str, n: u64) {
         let mut seen = self.inner.seen();
         seen.entry(name.to_owned())
             .or_default()
@@ -95,7 +95,7 @@ impl Metrics {
             peer: name.to_owned(),
             reason,
         };
-        self.inner.import_errors.get_or_create(&labels).inc();
+        self.inner.import_errors.get_or_create(&labels).inc_by(n);
     }
 
     /// Counts one open watch stream of `api` (`mesh` or `peer`) until the guard drops,

@@ -63,7 +63,7 @@ async fn metrics_serves_every_family_with_its_labels() {
     metrics.set_peer_last_heartbeat("b", 1_700_000_000_500);
     metrics.observe_import_lag("b", Duration::from_millis(15));
     metrics.inc_import_events("b", 5);
-    metrics.inc_import_error("b", "invalid_record");
+    metrics.add_import_errors("b", "invalid_record", 1);
     let _guard = metrics.watch_client_guard("peer");
     metrics.set_source_parse_errors(2);
     metrics.set_source_generation(7);
@@ -121,8 +121,8 @@ async fn forget_peer_removes_its_series() {
         metrics.set_peer_last_heartbeat(peer, 1);
         metrics.observe_import_lag(peer, Duration::from_millis(1));
         metrics.inc_import_events(peer, 1);
-        metrics.inc_import_error(peer, "invalid_record");
-        metrics.inc_import_error(peer, "stale_revision");
+        metrics.add_import_errors(peer, "invalid_record", 1);
+        metrics.add_import_errors(peer, "stale_revision", 1);
     }
     metrics.forget_peer("b");
     metrics.forget_peer("never-seen");

@@ -26,6 +26,8 @@ pub(super) struct Observer {
     pub cluster: ClusterName,
     /// Per peer, the heartbeat whose lag was last observed: each is observed once.
     pub lag_seen: std::collections::HashMap<ClusterName, i64>,
+    /// Per peer, the event and rejection counts already added to the counters.
+    pub counted: std::collections::HashMap<ClusterName, (u64, u64)>,
 }
 
 impl Observer {
@@ -97,6 +99,15 @@ impl Observer {
                 let n = status.record_counts.get(&kind).copied().unwrap_or(0);
                 self.metrics.set_records(name, kind.as_str(), n as u64);
             }
+            // A restarted import task counts from zero again: only growth is added.
+            let (events, rejected) = self.counted.entry(peer.name.clone()).or_default();
+            self.metrics
+                .inc_import_events(name, status.events.saturating_sub(*events));
+            if status.rejected > *rejected {
+                let n = status.rejected - *rejected;
+                self.metrics.add_import_errors(name, "invalid_event", n);
+            }
+            (*events, *rejected) = (status.events, status.rejected);
         }
     }
 }

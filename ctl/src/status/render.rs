@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::duration::format_duration;
 use crate::output::{Paint, Table, Tone};
 
-use super::{ClusterReport, StatusReport};
+use super::{ClusterReport, PeerReport, StatusReport};
 
 pub fn render(report: &StatusReport, paint: Paint) -> Vec<String> {
     let mut lines = Vec::new();
@@ -121,10 +121,21 @@ fn peers_table(cluster: &ClusterReport, paint: Paint) -> Vec<String> {
             (format!("{}/{total}", peer.synced_kinds.len()), synced_tone),
             (ago(peer.last_heartbeat_age_ms), Tone::Plain),
             (records.join(" "), Tone::Plain),
-            (peer.last_error.clone().unwrap_or_default(), Tone::Bad),
+            (error_note(peer), Tone::Bad),
         ]);
     }
     table.render(paint)
+}
+
+/// The last error, and how many invalid events the import skipped, if any.
+fn error_note(peer: &PeerReport) -> String {
+    let rejected = (peer.rejected_events > 0)
+        .then(|| format!("{} invalid events skipped", peer.rejected_events));
+    [peer.last_error.clone(), rejected]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn nodes_table(cluster: &ClusterReport, paint: Paint) -> Vec<String> {

@@ -74,6 +74,9 @@ pub struct PeerReport {
     pub last_heartbeat_age_ms: Option<u64>,
     pub record_counts: BTreeMap<String, u64>,
     pub last_error: Option<String>,
+    /// Invalid messages from the peer that the import skipped (the apiserver's log
+    /// names each).
+    pub rejected_events: u64,
     pub healthy: bool,
 }
 
@@ -130,6 +133,7 @@ impl PeerReport {
             last_heartbeat_age_ms: age(peer.last_heartbeat_unix_ms, now_ms),
             record_counts: peer.record_counts.clone().into_iter().collect(),
             last_error: non_empty(&peer.last_error),
+            rejected_events: peer.rejected_events,
             healthy,
         }
     }

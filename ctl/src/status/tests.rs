@@ -22,6 +22,7 @@ fn peer(name: &str) -> pb::PeerStatus {
         record_counts: [("nodes".to_owned(), 2), ("services".to_owned(), 1)].into(),
         last_error: String::new(),
         advertise_address: "127.0.0.1:7444".into(),
+        rejected_events: 0,
     }
 }
 
@@ -205,6 +206,7 @@ fn json_field_names_are_stable() {
             "name",
             "reachable",
             "record_counts",
+            "rejected_events",
             "synced",
             "synced_kinds"
         ]

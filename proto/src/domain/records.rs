@@ -23,7 +23,7 @@ pub use self::{
     affinity::Affinity,
     backend::Backend,
     cluster::Cluster,
-    endpoint::Endpoint,
+    endpoint::{Endpoint, EndpointParts},
     global_service::GlobalService,
     identity::Identity,
     keyed::{Keyed, record_key},

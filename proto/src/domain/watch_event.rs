@@ -1,3 +1,5 @@
+use bytes::Bytes;
+
 use crate::{
     ClusterName, PeerState, Record, RecordKind, StoreKey, SyncedMarker, ValidationError,
     error::{ResultExt, ValidationErrorKind},
@@ -18,6 +20,9 @@ pub enum WatchEvent {
     },
     Upsert {
         record: Record,
+        /// `record` as it came on the wire: the bytes the exporting cluster stores, which
+        /// an importer stores in turn without encoding the record again.
+        encoded: Bytes,
         revision: i64,
     },
     Delete {
@@ -38,48 +43,19 @@ pub enum WatchEvent {
 }
 
 impl WatchEvent {
-    /// The wire form for `Mesh.Watch`; `None` for a heartbeat, which that stream lacks.
-    pub fn into_mesh(self) -> Option<pb::WatchResponse> {
-        use pb::watch_response::Event as E;
-        let event = match self {
-            Self::SnapshotBegin { revision } => E::SnapshotBegin(pb::SnapshotBegin { revision }),
-            Self::SnapshotEnd { revision, epoch } => {
-                E::SnapshotEnd(pb::SnapshotEnd { revision, epoch })
-            }
-            Self::Upsert { record, revision } => E::Upsert(upsert(record, revision)),
-            Self::Delete { key, revision } => E::Delete(delete(key, revision)),
-            Self::Synced(marker) => E::Synced(synced(marker)),
-            Self::Bookmark { revision } => E::Bookmark(pb::Bookmark { revision }),
-            Self::PeerState(state) => E::PeerState(state.into()),
-            Self::Heartbeat { .. } => return None,
-        };
-        Some(pb::WatchResponse { event: Some(event) })
-    }
-
-    /// The wire form for `PeerExport.Watch`; `None` for a peer state, which that
-    /// stream lacks.
-    pub fn into_peer(self) -> Option<pb::PeerWatchResponse> {
-        use pb::peer_watch_response::Event as E;
-        let event = match self {
-            Self::SnapshotBegin { revision } => E::SnapshotBegin(pb::SnapshotBegin { revision }),
-            Self::SnapshotEnd { revision, epoch } => {
-                E::SnapshotEnd(pb::SnapshotEnd { revision, epoch })
-            }
-            Self::Upsert { record, revision } => E::Upsert(upsert(record, revision)),
-            Self::Delete { key, revision } => E::Delete(delete(key, revision)),
-            Self::Synced(marker) => E::Synced(synced(marker)),
-            Self::Bookmark { revision } => E::Bookmark(pb::Bookmark { revision }),
-            Self::Heartbeat { unix_ms, revision } => {
-                E::Heartbeat(pb::Heartbeat { unix_ms, revision })
-            }
-            Self::PeerState(_) => return None,
-        };
-        Some(pb::PeerWatchResponse { event: Some(event) })
+    /// An upsert of `record`, encoded.
+    pub fn upsert(record: Record, revision: i64) -> Self {
+        Self::Upsert {
+            encoded: record.encode(),
+            record,
+            revision,
+        }
     }
 
     fn from_upsert(msg: pb::Upsert) -> Result<Self, ValidationError> {
         Ok(Self::Upsert {
-            record: Record::try_from(msg.record).at("upsert")?,
+            record: Record::decode(&msg.record).at("upsert")?,
+            encoded: msg.record,
             revision: msg.revision,
         })
     }
@@ -103,28 +79,6 @@ impl WatchEvent {
             .ok_or(ValidationErrorKind::Missing("marker"))
             .at("synced")?;
         SyncedMarker::try_from(marker).map(Self::Synced)
-    }
-}
-
-fn upsert(record: Record, revision: i64) -> pb::Upsert {
-    pb::Upsert {
-        record: Some(record.into()),
-        revision,
-    }
-}
-
-fn delete(key: StoreKey, revision: i64) -> pb::Delete {
-    pb::Delete {
-        kind: pb::RecordKind::from(key.kind()).into(),
-        cluster: key.cluster().to_string(),
-        key: key.name().to_owned(),
-        revision,
-    }
-}
-
-fn synced(marker: SyncedMarker) -> pb::Synced {
-    pb::Synced {
-        marker: Some(marker.into()),
     }
 }
 

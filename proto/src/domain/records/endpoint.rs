@@ -1,5 +1,9 @@
 use std::net::IpAddr;
 
+mod encode;
+
+pub use encode::EndpointParts;
+
 use crate::{
     ClusterName, DnsLabel, DnsSubdomain, IdentityId, ValidationError, domain::ip::parse_ip,
     error::ResultExt, pb,

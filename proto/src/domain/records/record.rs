@@ -1,3 +1,6 @@
+use bytes::Bytes;
+use prost::Message as _;
+
 use super::{Cluster, Endpoint, GlobalService, Identity, Node};
 use crate::{
     ValidationError,
@@ -13,6 +16,24 @@ pub enum Record {
     Identity(Identity),
     Endpoint(Endpoint),
     GlobalService(GlobalService),
+}
+
+impl Record {
+    /// The protobuf encoding: how a record is stored, and how `Upsert` carries it.
+    pub fn encode(&self) -> Bytes {
+        Bytes::from(pb::Record::from(self.clone()).encode_to_vec())
+    }
+
+    /// Decodes and validates an encoded record (`Upsert.record`, a store value).
+    pub fn decode(bytes: &[u8]) -> Result<Self, ValidationError> {
+        let msg = pb::Record::decode(bytes)
+            .map_err(|e| ValidationErrorKind::Encoding {
+                what: "record",
+                reason: e.to_string(),
+            })
+            .at("record")?;
+        Self::try_from(msg.record.is_some().then_some(msg))
+    }
 }
 
 impl TryFrom<pb::Record> for Record {
@@ -99,6 +120,23 @@ mod tests {
                 domain
             );
         }
+    }
+
+    #[test]
+    fn every_kind_decodes_from_its_encoding() {
+        for msg in all() {
+            let domain = Record::try_from(msg.clone()).expect("valid");
+            assert_eq!(Record::decode(&domain.encode()).expect("decodes"), domain);
+            assert_eq!(&domain.encode()[..], msg.encode_to_vec());
+        }
+        let err = Record::decode(&[0xff, 0xff]).expect_err("not protobuf");
+        assert!(
+            err.to_string()
+                .starts_with("record: not an encoded record: "),
+            "{err}"
+        );
+        let err = Record::decode(&[]).expect_err("empty");
+        assert_eq!(err.to_string(), "record: missing record");
     }
 
     #[test]

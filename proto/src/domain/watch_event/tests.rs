@@ -1,66 +1,83 @@
 use super::*;
 use crate::records::fixtures;
 
-fn shared_events() -> Vec<WatchEvent> {
-    let cluster = ClusterName::new("c1").expect("valid");
-    vec![
-        WatchEvent::SnapshotBegin { revision: 1 },
-        WatchEvent::Upsert {
-            record: Record::Node(fixtures::node().try_into().expect("valid")),
-            revision: 2,
-        },
-        WatchEvent::Delete {
-            key: StoreKey::new(cluster.clone(), RecordKind::GlobalService, "shop/web")
+fn node() -> Record {
+    Record::Node(fixtures::node().try_into().expect("valid"))
+}
+
+#[test]
+fn mesh_events_decode() {
+    use pb::watch_response::Event as E;
+    let encoded = node().encode();
+    let cases = [
+        (
+            E::SnapshotBegin(pb::SnapshotBegin { revision: 1 }),
+            WatchEvent::SnapshotBegin { revision: 1 },
+        ),
+        (
+            E::Upsert(pb::Upsert {
+                record: encoded.clone(),
+                revision: 2,
+            }),
+            WatchEvent::upsert(node(), 2),
+        ),
+        (
+            E::Delete(pb::Delete {
+                kind: pb::RecordKind::GlobalService.into(),
+                cluster: "c1".into(),
+                key: "shop/web".into(),
+                revision: 3,
+            }),
+            WatchEvent::Delete {
+                key: StoreKey::new(
+                    ClusterName::new("c1").expect("valid"),
+                    RecordKind::GlobalService,
+                    "shop/web",
+                )
                 .expect("valid"),
-            revision: 3,
-        },
-        WatchEvent::Synced(SyncedMarker {
-            cluster,
-            kind: RecordKind::Endpoint,
-            revision: 4,
-        }),
-        WatchEvent::SnapshotEnd {
-            revision: 5,
-            epoch: "e1".into(),
-        },
-        WatchEvent::Bookmark { revision: 6 },
-    ]
+                revision: 3,
+            },
+        ),
+        (
+            E::SnapshotEnd(pb::SnapshotEnd {
+                revision: 5,
+                epoch: "e1".into(),
+            }),
+            WatchEvent::SnapshotEnd {
+                revision: 5,
+                epoch: "e1".into(),
+            },
+        ),
+        (
+            E::Bookmark(pb::Bookmark { revision: 6 }),
+            WatchEvent::Bookmark { revision: 6 },
+        ),
+    ];
+    for (msg, want) in cases {
+        assert_eq!(WatchEvent::try_from(mesh(msg)).expect("valid"), want);
+    }
 }
 
 #[test]
-fn mesh_events_roundtrip() {
-    let peer_state = WatchEvent::PeerState(PeerState {
-        cluster: ClusterName::new("c2").expect("valid"),
-        reachable: false,
-        last_heartbeat_unix_ms: Some(1_700_000_000_000),
-    });
-    for event in shared_events().into_iter().chain([peer_state]) {
-        let msg = event.clone().into_mesh().expect("fits Mesh.Watch");
-        assert_eq!(WatchEvent::try_from(msg).expect("valid"), event);
+fn an_upsert_keeps_the_bytes_it_came_in() {
+    let encoded = node().encode();
+    let msg = pb::PeerWatchResponse {
+        event: Some(pb::peer_watch_response::Event::Upsert(pb::Upsert {
+            record: encoded.clone(),
+            revision: 7,
+        })),
+    };
+    match WatchEvent::try_from(msg).expect("valid") {
+        WatchEvent::Upsert {
+            record,
+            encoded: kept,
+            revision,
+        } => {
+            assert_eq!((record, revision), (node(), 7));
+            assert_eq!(kept, encoded);
+        }
+        other => panic!("not an upsert: {other:?}"),
     }
-    let heartbeat = WatchEvent::Heartbeat {
-        unix_ms: 1,
-        revision: 2,
-    };
-    assert_eq!(heartbeat.into_mesh(), None);
-}
-
-#[test]
-fn peer_events_roundtrip() {
-    let heartbeat = WatchEvent::Heartbeat {
-        unix_ms: 1_700_000_000_000,
-        revision: 9,
-    };
-    for event in shared_events().into_iter().chain([heartbeat]) {
-        let msg = event.clone().into_peer().expect("fits PeerExport.Watch");
-        assert_eq!(WatchEvent::try_from(msg).expect("valid"), event);
-    }
-    let state = PeerState {
-        cluster: ClusterName::new("c2").expect("valid"),
-        reachable: true,
-        last_heartbeat_unix_ms: None,
-    };
-    assert_eq!(WatchEvent::PeerState(state).into_peer(), None);
 }
 
 fn mesh(event: pb::watch_response::Event) -> pb::WatchResponse {
@@ -83,6 +100,13 @@ fn rejections() {
         (
             mesh(E::Upsert(pb::Upsert::default())),
             "upsert: record: missing record",
+        ),
+        (
+            mesh(E::Upsert(pb::Upsert {
+                record: bytes::Bytes::from_static(&[0x0a, 0xff]),
+                revision: 1,
+            })),
+            "upsert: record: not an encoded record: ",
         ),
         (
             mesh(E::Synced(pb::Synced::default())),
