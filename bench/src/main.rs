@@ -3,6 +3,7 @@
 //! one JSON object per scenario to `bench/results/latest.jsonl` (docs/performance.md).
 
 mod demo;
+mod export_only;
 mod knobs;
 mod kvstoremesh;
 mod machine;
@@ -15,6 +16,12 @@ mod worker;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Quiet unless asked: `RUST_LOG=clustermesh_apiserver::exporter=debug` shows where
+    // an export round spends its time.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let names: Vec<String> = std::env::args().skip(1).collect();
     if names.first().is_some_and(|n| n.starts_with("__")) {
         return match worker::run(&names) {

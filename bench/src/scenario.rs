@@ -4,7 +4,7 @@ pub mod agent_memory;
 mod failover;
 pub mod lb_scale;
 mod propagation;
-mod sync;
+pub mod sync;
 mod tunnel;
 
 use crate::record::Record;

@@ -41,6 +41,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             Ok(())
         }
         "__agent-memory" => crate::scenario::agent_memory::worker(),
+        "__export" => crate::export_only::run(arg(1, "PODS")?.parse().context("PODS")?),
         other => bail!("no mode {other:?}"),
     }
 }

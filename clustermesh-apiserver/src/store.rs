@@ -37,6 +37,17 @@ pub use watch_channel::DEFAULT_WATCH_BUFFER_EVENTS;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// `ops` in batches of at most `max` (a backend's [`Store::max_batch_ops`]), moved
+/// rather than copied: a first export is a million of them.
+pub fn in_batches(ops: Vec<WriteOp>, max: usize) -> impl Iterator<Item = Vec<WriteOp>> {
+    let max = max.max(1);
+    let mut ops = ops.into_iter();
+    std::iter::from_fn(move || {
+        let batch: Vec<WriteOp> = ops.by_ref().take(max).collect();
+        (!batch.is_empty()).then_some(batch)
+    })
+}
+
 /// A revisioned key-value store with prefix watches and leases.
 ///
 /// Every successful write advances the store's single revision by exactly one, however

@@ -56,7 +56,7 @@ pub fn run() -> anyhow::Result<Record> {
     Ok(record(&rows, store))
 }
 
-fn shape(endpoints: u32) -> workload::Shape {
+pub fn shape(endpoints: u32) -> workload::Shape {
     workload::Shape {
         cluster_index: 1,
         nodes: NODES,

@@ -33,15 +33,20 @@ pub enum PodClaim {
 
 /// The claim of the pod at `key`.
 pub fn claim(key: &ObjectRef, pod: &Pod) -> PodClaim {
-    let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
-    let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-    if !running || host_network || pod_ips(pod).is_empty() {
+    if !owns_its_ips(pod) {
         return PodClaim::Nothing;
     }
     match label_set(&key.namespace, pod) {
         Ok(set) => PodClaim::Addresses(set),
         Err(e) => PodClaim::BadLabels(e.to_string()),
     }
+}
+
+/// Running, not on the host network, with an IP: a pod whose IPs are its own.
+pub fn owns_its_ips(pod: &Pod) -> bool {
+    let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+    let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
+    running && !host_network && !pod_ips(pod).is_empty()
 }
 
 /// The node a pod runs on (empty if unscheduled) and its IPs.

@@ -63,20 +63,22 @@ fn effective_cluster(base: &Cluster, nodes: &[Node]) -> Cluster {
     }
 }
 
-/// Store writes that turn `current` into `desired`, puts before deletes.
-pub fn diff(current: &Desired, desired: &Desired) -> Vec<crate::store::WriteOp> {
+/// Store writes that turn `current` into `desired`, puts before deletes. `desired` may
+/// come in any order and must not repeat a key.
+pub fn diff(
+    mut current: Desired,
+    desired: impl IntoIterator<Item = (String, Bytes)>,
+) -> Vec<crate::store::WriteOp> {
     use crate::store::WriteOp;
-    let puts = desired
-        .iter()
-        .filter(|(key, value)| current.get(*key) != Some(*value))
+    let mut ops: Vec<WriteOp> = desired
+        .into_iter()
+        .filter(|(key, value)| current.remove(key).as_ref() != Some(value))
         .map(|(key, value)| WriteOp::Put {
-            key: key.clone(),
-            value: value.clone(),
+            key,
+            value,
             lease: None,
-        });
-    let deletes = current
-        .keys()
-        .filter(|key| !desired.contains_key(*key))
-        .map(|key| WriteOp::Delete { key: key.clone() });
-    puts.chain(deletes).collect()
+        })
+        .collect();
+    ops.extend(current.into_keys().map(|key| WriteOp::Delete { key }));
+    ops
 }

@@ -1,7 +1,7 @@
 //! Identity ids for the label sets in use, allocated once and remembered, so a round
 //! costs store requests only for label sets it has not seen before.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use clustermesh_proto::IdentityId;
 
@@ -9,7 +9,7 @@ use crate::export::{AllocError, IdentityAllocator, LabelSet};
 
 #[derive(Default)]
 pub(super) struct IdentityCache {
-    ids: BTreeMap<LabelSet, IdentityId>,
+    ids: HashMap<LabelSet, IdentityId>,
 }
 
 impl IdentityCache {

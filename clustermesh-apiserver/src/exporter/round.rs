@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 use super::{
     Desired, Exporter, desired,
     identities::IdentityCache,
-    records::DesiredRecords,
+    records::RebuiltRecords,
     registrations::{self, RegistrationWatch},
 };
 use crate::drill::{FaultSet, ServiceRef};
-use crate::export::{self, EndpointIndex};
+use crate::export::{self, EndpointIndex, RecordChange};
 use crate::layout::{self, KeyClass};
 use crate::report::error_chain;
 use crate::store::{Revision, StoreError, WriteOp};
@@ -36,10 +36,16 @@ enum RoundError {
 
 pub(super) struct Runner {
     exporter: Exporter,
+    /// The desired endpoints and identities.
     index: EndpointIndex,
-    /// What the store should hold; after a failed write, which may or may not have
-    /// been applied, the next round diffs it against a fresh listing.
-    records: DesiredRecords,
+    /// The desired cluster, node and service records.
+    rebuilt: RebuiltRecords,
+    /// The store held what the exporter last wrote. Not so before the first write, nor
+    /// after a failed one, which may or may not have been applied: the next round then
+    /// diffs everything desired against a fresh listing.
+    in_sync: bool,
+    /// The index has resolved before, so its changes are no longer all its records.
+    resolved: bool,
     identities: IdentityCache,
     registrations: RegistrationWatch,
     synced: bool,
@@ -53,7 +59,9 @@ impl Runner {
         Self {
             index: EndpointIndex::new(exporter.config.cluster.name.clone()),
             exporter,
-            records: DesiredRecords::default(),
+            rebuilt: RebuiltRecords::default(),
+            in_sync: false,
+            resolved: false,
             identities: IdentityCache::default(),
             registrations,
             synced: false,
@@ -99,6 +107,7 @@ impl Runner {
     }
 
     async fn round(&mut self) -> Result<(), RoundError> {
+        let started = std::time::Instant::now();
         let store = self.exporter.store.clone();
         let cluster = self.exporter.config.cluster.name.clone();
         let state = self.exporter.source.borrow_and_update().clone();
@@ -108,32 +117,60 @@ impl Runner {
             .await?;
 
         self.index.observe(&state.objects.pods);
+        let observed = started.elapsed();
         self.identities
             .allocate(&self.exporter.allocator, self.index.label_sets())
             .await?;
+        let allocated = started.elapsed();
         let identities = &self.identities;
-        for change in self.index.resolve(&|set| identities.get(set)) {
-            self.records.apply(change);
-        }
+        let changes = self.index.resolve(&|set| identities.get(set));
+        let resolved = started.elapsed();
         let mut plan = export::plan_without_pods(&cluster, &state.objects);
         withdraw_faulted(&mut plan, &self.exporter.faults.borrow_and_update());
         let (cluster, rebuilt) = desired::build(&self.exporter.config.cluster, &plan, &registered);
-        self.records.replace_rebuilt(rebuilt);
+        self.rebuilt.replace(rebuilt);
 
-        let ops = match self.records.ops() {
-            Some(ops) => ops,
-            None => desired::diff(&self.list_current().await?, self.records.all()),
+        let ops = match (self.in_sync, std::mem::replace(&mut self.resolved, true)) {
+            (true, _) => puts_first(
+                self.rebuilt
+                    .ops()
+                    .into_iter()
+                    .chain(changes.into_iter().map(into_op)),
+            ),
+            (false, resolved) => {
+                let current = self.list_current().await?;
+                let index: Box<dyn Iterator<Item = (String, Bytes)>> = match resolved {
+                    true => Box::new(self.index.records()),
+                    // The first resolve reports every record: no need to encode them again.
+                    false => Box::new(changes.into_iter().filter_map(|c| match c {
+                        RecordChange::Put { key, value } => Some((key, value)),
+                        RecordChange::Delete(_) => None,
+                    })),
+                };
+                let rebuilt = (self.rebuilt.all().iter()).map(|(k, v)| (k.clone(), v.clone()));
+                desired::diff(current, rebuilt.chain(index))
+            }
         };
-        if let Err(error) = self.write(ops).await {
-            self.records.unknown();
-            return Err(error.into());
-        }
-        self.records.written();
+        let planned = started.elapsed();
+        let writes = ops.len();
+        self.in_sync = false;
+        self.write(ops).await?;
+        self.rebuilt.written();
+        self.in_sync = true;
         if !self.synced {
             self.write_markers().await?;
             self.synced = true;
         }
         self.summarize(&state, &plan, cluster);
+        tracing::debug!(
+            writes,
+            observe_ms = observed.as_millis(),
+            allocate_ms = (allocated - observed).as_millis(),
+            resolve_ms = (resolved - allocated).as_millis(),
+            plan_ms = (planned - resolved).as_millis(),
+            write_ms = (started.elapsed() - planned).as_millis(),
+            "export round"
+        );
         Ok(())
     }
 
@@ -149,9 +186,9 @@ impl Runner {
     }
 
     async fn write(&mut self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        let max = self.exporter.store.max_batch_ops().max(1);
-        for chunk in ops.chunks(max) {
-            self.revision = self.exporter.store.write_batch(chunk.to_vec()).await?;
+        let max = self.exporter.store.max_batch_ops();
+        for batch in crate::store::in_batches(ops, max) {
+            self.revision = self.exporter.store.write_batch(batch).await?;
             self.writes += 1;
         }
         Ok(())
@@ -235,6 +272,26 @@ impl Runner {
             status.last_error = error;
         });
     }
+}
+
+fn into_op(change: RecordChange) -> WriteOp {
+    match change {
+        RecordChange::Put { key, value } => WriteOp::Put {
+            key,
+            value,
+            lease: None,
+        },
+        RecordChange::Delete(key) => WriteOp::Delete { key },
+    }
+}
+
+/// Puts before deletes, so a reader never sees a record gone before its replacement
+/// is there.
+fn puts_first(ops: impl Iterator<Item = WriteOp>) -> Vec<WriteOp> {
+    let (mut puts, deletes): (Vec<_>, Vec<_>) =
+        ops.partition(|op| matches!(op, WriteOp::Put { .. }));
+    puts.extend(deletes);
+    puts
 }
 
 /// A drill's backends fault: the service stays exported, with every backend not

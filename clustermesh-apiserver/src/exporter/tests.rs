@@ -233,9 +233,8 @@ fn diff_puts_changes_and_deletes_leftovers() {
         .collect();
     let desired = [("k1", "a"), ("k3", "c")]
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), bytes::Bytes::from(v)))
-        .collect();
-    let ops = desired::diff(&current, &desired);
+        .map(|(k, v)| (k.to_owned(), bytes::Bytes::from(v)));
+    let ops = desired::diff(current, desired);
     assert_eq!(
         ops,
         [

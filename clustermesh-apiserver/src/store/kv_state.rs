@@ -314,28 +314,46 @@ impl KvState {
     }
 
     fn put_at(&mut self, rev: Revision, key: String, value: Bytes, lease: Option<LeaseId>) {
-        let create_revision = match self.keys.get(&key) {
-            Some(old) => {
-                if old.lease != lease
-                    && let Some(l) = old.lease.and_then(|id| self.leases.get_mut(&id))
-                {
-                    l.keys.remove(&key);
+        use std::collections::btree_map::Entry;
+        // One search of the key map per put: it holds every key of the mesh.
+        let event = match self.keys.entry(key) {
+            Entry::Occupied(mut slot) => {
+                let old_lease = slot.get().lease;
+                if old_lease != lease {
+                    if let Some(l) = old_lease.and_then(|id| self.leases.get_mut(&id)) {
+                        l.keys.remove(slot.key());
+                    }
+                    if let Some(l) = lease.and_then(|id| self.leases.get_mut(&id)) {
+                        l.keys.insert(slot.key().clone());
+                    }
                 }
-                old.create_revision
+                let stored = slot.get_mut();
+                stored.value = value;
+                stored.mod_revision = rev;
+                stored.lease = lease;
+                to_kv(slot.key(), slot.get())
             }
-            None => rev,
+            Entry::Vacant(slot) => {
+                if let Some(l) = lease.and_then(|id| self.leases.get_mut(&id)) {
+                    l.keys.insert(slot.key().clone());
+                }
+                let key = slot.key().clone();
+                let stored = slot.insert(Stored {
+                    value,
+                    create_revision: rev,
+                    mod_revision: rev,
+                    lease,
+                });
+                KeyValue {
+                    key,
+                    value: stored.value.clone(),
+                    create_revision: rev,
+                    mod_revision: rev,
+                    lease,
+                }
+            }
         };
-        if let Some(l) = lease.and_then(|id| self.leases.get_mut(&id)) {
-            l.keys.insert(key.clone());
-        }
-        let stored = Stored {
-            value,
-            create_revision,
-            mod_revision: rev,
-            lease,
-        };
-        self.history.push_back(Event::Put(to_kv(&key, &stored)));
-        self.keys.insert(key, stored);
+        self.history.push_back(Event::Put(event));
     }
 
     fn delete_at(&mut self, rev: Revision, key: String) {

@@ -5,32 +5,50 @@
 //! 100k pods one changed pod took a tenth of a second to leave the cluster. The index
 //! compares each pod with the last snapshot by pointer (sources share pods, see
 //! [`ClusterObjects`](crate::source::ClusterObjects)), re-derives only the changed ones
-//! and reports which records changed. Built from scratch it is [`super::export`].
+//! and reports which records changed, encoded. A first snapshot is placed in one
+//! ordered pass instead. Built from scratch it is [`super::export`].
 
-use std::collections::{BTreeMap, BTreeSet};
+mod claims;
+mod names;
+mod placement;
+mod sets;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use clustermesh_proto::{ClusterName, Endpoint, Identity, IdentityId, Record, pb, record_key};
+use bytes::Bytes;
+use clustermesh_proto::{
+    ClusterName, DnsSubdomain, Endpoint, Identity, IdentityId, Record, pb, record_key,
+};
 use k8s_openapi::api::core::v1::Pod;
 
-use super::{PodClaim, addresses, claim, endpoint};
+use self::claims::{Claim, Claimants, PodNames, endpoint_key};
+use self::names::Names;
+use self::placement::{Context, Outcome, Placement};
+use self::sets::Sets;
+use super::owns_its_ips;
 use crate::export::{LabelSet, ObjectKind, Warning};
 use crate::source::ObjectRef;
 
-/// A record to write under the cluster's prefix, or the key of one to delete.
+/// A record to write under the cluster's prefix, encoded, or the key of one to delete.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordChange {
-    Put(Record),
+    Put { key: String, value: Bytes },
     Delete(String),
 }
 
 pub struct EndpointIndex {
     cluster: ClusterName,
     pods: BTreeMap<ObjectRef, PodState>,
-    /// The label sets of claiming pods and how many pods have each: what needs an id.
-    /// Pods share their set from here: a workload's replicas have one.
-    sets: BTreeMap<Arc<LabelSet>, usize>,
+    /// The label sets of claiming pods: what needs an id. Pods share their set from
+    /// here: a workload's replicas have one.
+    sets: Sets,
+    names: Names,
     /// Every IP's claimants; the first in namespace/name order is exported.
     claims: BTreeMap<IpAddr, Claimants>,
     /// IPs with more than one claimant, for the warnings.
@@ -42,16 +60,22 @@ pub struct EndpointIndex {
     /// Pods whose endpoints are to be placed by the next [`Self::resolve`]; may repeat
     /// a pod, or name one gone or placed since, which placing skips.
     unplaced: Vec<ObjectRef>,
+    /// Every pod is unplaced, nothing is claimed and nothing awaits a change report: the
+    /// next resolve places them all in one pass, in order.
+    all_unplaced: bool,
     /// Pods with warnings of their own.
     noted: BTreeSet<ObjectRef>,
-    /// IPs whose claimants changed since the last resolve, with the endpoint exported
-    /// for each before the first change.
-    touched: BTreeMap<IpAddr, Option<Endpoint>>,
+    /// IPs whose claimants changed since the last resolve, with the claim exported for
+    /// each before the first change.
+    touched: BTreeMap<IpAddr, Option<Claim>>,
 }
 
 struct PodState {
     pod: Arc<Pod>,
     labels: Labels,
+    /// The pod's names as its endpoints carry them; `None` when they are not valid
+    /// ones, which placing reports.
+    names: Option<Arc<PodNames>>,
     placed: Option<Placed>,
     warnings: Vec<String>,
 }
@@ -73,12 +97,14 @@ impl EndpointIndex {
         Self {
             cluster,
             pods: BTreeMap::new(),
-            sets: BTreeMap::new(),
+            sets: Sets::default(),
+            names: Names::default(),
             claims: BTreeMap::new(),
             contested: BTreeSet::new(),
             placed_ids: BTreeMap::new(),
             exported: BTreeMap::new(),
             unplaced: Vec::new(),
+            all_unplaced: false,
             noted: BTreeSet::new(),
             touched: BTreeMap::new(),
         }
@@ -106,12 +132,12 @@ impl EndpointIndex {
     /// The first snapshot, every pod new: built in one pass, as a sorted bulk insert is
     /// several times faster than a million single ones.
     fn observe_first(&mut self, pods: &BTreeMap<ObjectRef, Arc<Pod>>) {
-        self.unplaced.extend(pods.keys().cloned());
         let states: Vec<(ObjectRef, PodState)> = pods
             .iter()
             .map(|(key, pod)| (key.clone(), self.new_state(key, Arc::clone(pod))))
             .collect();
         self.pods = states.into_iter().collect();
+        self.all_unplaced = !self.pods.is_empty();
     }
 
     /// Places the observed pods' endpoints with the ids `resolve` gives their label sets
@@ -121,6 +147,13 @@ impl EndpointIndex {
         &mut self,
         resolve: &impl Fn(&LabelSet) -> Option<IdentityId>,
     ) -> Vec<RecordChange> {
+        self.names.prune();
+        if std::mem::take(&mut self.all_unplaced) {
+            if self.claims.is_empty() && self.touched.is_empty() {
+                return self.place_all(resolve);
+            }
+            self.unplaced.extend(self.pods.keys().cloned());
+        }
         let mut unplaced = std::mem::take(&mut self.unplaced);
         unplaced.sort_unstable();
         unplaced.dedup();
@@ -132,21 +165,28 @@ impl EndpointIndex {
 
     /// The label sets that need an identity id.
     pub fn label_sets(&self) -> impl Iterator<Item = &LabelSet> {
-        self.sets.keys().map(|set| &**set)
+        self.sets.in_use()
     }
 
     /// The exported endpoints, by IP.
     pub fn endpoints(&self) -> Vec<Endpoint> {
         self.claims
-            .values()
-            .filter_map(Claimants::first)
-            .cloned()
+            .iter()
+            .filter_map(|(ip, c)| Some(c.first()?.parts(&self.cluster, *ip).to_endpoint()))
             .collect()
     }
 
     /// The exported identities, by id.
     pub fn identities(&self) -> Vec<Identity> {
         self.exported.values().map(|(r, _)| r.clone()).collect()
+    }
+
+    /// Every exported record, encoded, as [`Self::resolve`] reports them.
+    pub fn records(&self) -> impl Iterator<Item = (String, Bytes)> + '_ {
+        let endpoints =
+            (self.claims.iter()).filter_map(|(ip, c)| Some(c.first()?.record(&self.cluster, *ip)));
+        let identities = self.exported.values().map(|(r, _)| identity_record(r));
+        endpoints.chain(identities)
     }
 
     pub fn endpoint_count(&self) -> usize {
@@ -159,16 +199,16 @@ impl EndpointIndex {
 
     /// Why pods or some of their IPs are not exported, in namespace/name order.
     pub fn warnings(&self) -> Vec<Warning> {
-        let mut by_pod: BTreeMap<&ObjectRef, Vec<String>> = self
+        let mut by_pod: BTreeMap<ObjectRef, Vec<String>> = self
             .noted
             .iter()
-            .filter_map(|key| Some((key, self.pods.get(key)?.warnings.clone())))
+            .filter_map(|key| Some((key.clone(), self.pods.get(key)?.warnings.clone())))
             .collect();
         for ip in &self.contested {
             let Some(claimants) = self.claims.get(ip) else {
                 continue;
             };
-            let mut keys = claimants.0.iter().map(|(key, _)| key);
+            let mut keys = claimants.all().iter().map(|c| c.who.key());
             let Some(winner) = keys.next() else { continue };
             for loser in keys {
                 by_pod.entry(loser).or_default().push(format!(
@@ -181,7 +221,7 @@ impl EndpointIndex {
             .flat_map(|(key, messages)| {
                 messages
                     .into_iter()
-                    .map(move |m| Warning::new(ObjectKind::Pod, key, m))
+                    .map(move |m| Warning::new(ObjectKind::Pod, &key, m))
             })
             .collect()
     }
@@ -195,17 +235,30 @@ impl EndpointIndex {
     }
 
     fn new_state(&mut self, key: &ObjectRef, pod: Arc<Pod>) -> PodState {
-        let labels = match claim(key, &pod) {
-            PodClaim::Nothing => Labels::Nothing,
-            PodClaim::BadLabels(e) => Labels::Bad(e),
-            PodClaim::Addresses(set) => Labels::Set(self.share_set(set)),
+        let labels = match owns_its_ips(&pod) {
+            false => Labels::Nothing,
+            true => match self.sets.take(&key.namespace, pod.metadata.labels.as_ref()) {
+                Ok(set) => Labels::Set(set),
+                Err(e) => Labels::Bad(e),
+            },
+        };
+        let names = match labels {
+            Labels::Set(_) => self.pod_names(key),
+            _ => None,
         };
         PodState {
             pod,
             labels,
+            names,
             placed: None,
             warnings: Vec::new(),
         }
+    }
+
+    fn pod_names(&mut self, key: &ObjectRef) -> Option<Arc<PodNames>> {
+        let namespace = self.names.namespace(&key.namespace)?;
+        let pod = DnsSubdomain::new(key.name.as_str()).ok()?;
+        Some(Arc::new(PodNames { namespace, pod }))
     }
 
     /// Takes the pod's endpoints out of the claims; it stays known until it is gone.
@@ -215,11 +268,10 @@ impl EndpointIndex {
         };
         for ip in placed.ips {
             self.touch(ip);
-            if let Some(claimants) = self.claims.get_mut(&ip) {
-                claimants.remove(key);
-                if claimants.0.is_empty() {
-                    self.claims.remove(&ip);
-                }
+            if let Some(claimants) = self.claims.get_mut(&ip)
+                && !claimants.remove(key)
+            {
+                self.claims.remove(&ip);
             }
         }
         if let Some((_, pods)) = self.placed_ids.get_mut(&placed.id) {
@@ -234,56 +286,104 @@ impl EndpointIndex {
         let Some(state) = self.pods.get(&key).filter(|s| s.placed.is_none()) else {
             return;
         };
-        let mut warnings = Vec::new();
-        let mut placed = None;
-        match &state.labels {
-            Labels::Nothing => {}
-            Labels::Bad(e) => warnings.push(format!("not exported: labels: {e}")),
-            Labels::Set(set) => match resolve(set) {
-                None => {
-                    warnings.push(format!("not exported yet: no identity allocated for {set}"));
-                    // The exporter allocates before resolving, so this retries next time.
-                    self.unplaced.push(key.clone());
-                }
-                Some(id) => match self.placed_ids.get(&id) {
-                    Some((other, _)) if other != set => warnings.push(format!(
-                        "not exported: identity {id} is already used by {other}"
-                    )),
-                    _ => {
-                        let (node, ips) = addresses(&state.pod);
-                        let mut endpoints = Vec::new();
-                        for ip in ips {
-                            match endpoint(&self.cluster, &key, node, ip, id) {
-                                Ok(e) => endpoints.push(e),
-                                Err(message) => warnings.push(message),
-                            }
-                        }
-                        placed = Some((id, Arc::clone(set), endpoints));
+        let mut cx = Context {
+            cluster: &self.cluster,
+            placed_ids: &self.placed_ids,
+            names: &mut self.names,
+        };
+        let Placement { outcome, warnings } = placement::place(&mut cx, &key, state, resolve);
+        match outcome {
+            Outcome::Nothing => {}
+            // The exporter allocates before resolving, so this retries next time.
+            Outcome::Wait => self.unplaced.push(key.clone()),
+            Outcome::Placed { id, set, claims } => {
+                self.placed_ids.entry(id).or_insert((set, 0)).1 += 1;
+                let mut ips = Vec::with_capacity(claims.len());
+                for (ip, claim) in claims {
+                    self.touch(ip);
+                    ips.push(ip);
+                    match self.claims.entry(ip) {
+                        Entry::Occupied(mut claimants) => claimants.get_mut().insert(claim),
+                        Entry::Vacant(slot) => drop(slot.insert(Claimants::One(claim))),
                     }
-                },
-            },
-        }
-        if let Some((id, set, endpoints)) = placed {
-            self.placed_ids.entry(id).or_insert((set, 0)).1 += 1;
-            let mut ips = Vec::with_capacity(endpoints.len());
-            for e in endpoints {
-                self.touch(e.ip);
-                ips.push(e.ip);
-                (self.claims.entry(e.ip))
-                    .or_insert_with(|| Claimants(Vec::with_capacity(1)))
-                    .insert(key.clone(), e);
-            }
-            ips.sort_unstable();
-            ips.dedup();
-            if let Some(state) = self.pods.get_mut(&key) {
-                state.placed = Some(Placed { id, ips });
+                }
+                ips.sort_unstable();
+                ips.dedup();
+                if let Some(state) = self.pods.get_mut(&key) {
+                    state.placed = Some(Placed { id, ips });
+                }
             }
         }
+        self.note(&key, warnings);
+    }
+
+    /// Places every pod of a first snapshot in one pass in namespace/name order, which
+    /// is the order [`Self::place`] would take them in, and reports every record.
+    fn place_all(
+        &mut self,
+        resolve: &impl Fn(&LabelSet) -> Option<IdentityId>,
+    ) -> Vec<RecordChange> {
+        // Replicas share their set, so each set is resolved once.
+        let mut ids: HashMap<*const LabelSet, Option<IdentityId>> = HashMap::new();
+        let mut claimed: Vec<(IpAddr, Claim)> = Vec::with_capacity(self.pods.len());
+        let mut noted = Vec::new();
+        for (key, state) in self.pods.iter_mut() {
+            let mut cx = Context {
+                cluster: &self.cluster,
+                placed_ids: &self.placed_ids,
+                names: &mut self.names,
+            };
+            let id_of = |set: &LabelSet| {
+                *ids.entry(std::ptr::from_ref(set))
+                    .or_insert_with(|| resolve(set))
+            };
+            let Placement { outcome, warnings } = placement::place(&mut cx, key, state, id_of);
+            match outcome {
+                Outcome::Nothing => {}
+                Outcome::Wait => self.unplaced.push(key.clone()),
+                Outcome::Placed { id, set, claims } => {
+                    self.placed_ids.entry(id).or_insert((set, 0)).1 += 1;
+                    let mut ips: Vec<IpAddr> = claims.iter().map(|(ip, _)| *ip).collect();
+                    ips.sort_unstable();
+                    ips.dedup();
+                    state.placed = Some(Placed { id, ips });
+                    claimed.extend(claims);
+                }
+            }
+            if !warnings.is_empty() {
+                noted.push(key.clone());
+            }
+            state.warnings = warnings;
+        }
+        self.noted.extend(noted);
+        // Stable: each IP's claims stay in namespace/name order.
+        claimed.sort_by_key(|(ip, _)| *ip);
+        let grouped = Claimants::grouped(claimed);
+        let mut changes = Vec::with_capacity(grouped.len());
+        for (ip, claimants) in &grouped {
+            if claimants.len() > 1 {
+                self.contested.insert(*ip);
+            }
+            if let Some(winner) = claimants.first() {
+                self.count_exported(winner.identity, true);
+                let (key, value) = winner.record(&self.cluster, *ip);
+                changes.push(RecordChange::Put { key, value });
+            }
+        }
+        self.claims = grouped.into_iter().collect();
+        changes.extend(self.exported.values().map(|(identity, _)| {
+            let (key, value) = identity_record(identity);
+            RecordChange::Put { key, value }
+        }));
+        changes
+    }
+
+    fn note(&mut self, key: &ObjectRef, warnings: Vec<String>) {
         match warnings.is_empty() {
-            true => self.noted.remove(&key),
+            true => self.noted.remove(key),
             false => self.noted.insert(key.clone()),
         };
-        if let Some(state) = self.pods.get_mut(&key) {
+        if let Some(state) = self.pods.get_mut(key) {
             state.warnings = warnings;
         }
     }
@@ -300,7 +400,7 @@ impl EndpointIndex {
         let mut changes = Vec::new();
         let mut ids: BTreeMap<IdentityId, Option<Identity>> = BTreeMap::new();
         for (ip, before) in std::mem::take(&mut self.touched) {
-            let claimants = self.claims.get(&ip).map_or(0, |c| c.0.len());
+            let claimants = self.claims.get(&ip).map_or(0, Claimants::len);
             match claimants > 1 {
                 true => self.contested.insert(ip),
                 false => self.contested.remove(&ip),
@@ -317,19 +417,18 @@ impl EndpointIndex {
                 Some(new) => {
                     self.note_id(&mut ids, new.identity);
                     self.count_exported(new.identity, true);
-                    changes.push(RecordChange::Put(Record::Endpoint(new)));
+                    let (key, value) = new.record(&self.cluster, ip);
+                    changes.push(RecordChange::Put { key, value });
                 }
-                None => {
-                    let gone = before.as_ref().map(record_key).unwrap_or_default();
-                    changes.push(RecordChange::Delete(gone));
-                }
+                None => changes.push(RecordChange::Delete(endpoint_key(&self.cluster, ip))),
             }
         }
         for (id, before) in ids {
             let after = self.exported.get(&id).map(|(r, _)| r);
             match (before, after) {
                 (before, Some(now)) if before.as_ref() != Some(now) => {
-                    changes.push(RecordChange::Put(Record::Identity(now.clone())));
+                    let (key, value) = identity_record(now);
+                    changes.push(RecordChange::Put { key, value });
                 }
                 (Some(old), None) => changes.push(RecordChange::Delete(record_key(&old))),
                 _ => {}
@@ -373,51 +472,16 @@ impl EndpointIndex {
         .ok()
     }
 
-    fn share_set(&mut self, set: LabelSet) -> Arc<LabelSet> {
-        if let Some((shared, _)) = self.sets.get_key_value(&set) {
-            let shared = Arc::clone(shared);
-            *self.sets.entry(Arc::clone(&shared)).or_default() += 1;
-            return shared;
-        }
-        let shared = Arc::new(set);
-        self.sets.insert(Arc::clone(&shared), 1);
-        shared
-    }
-
     fn release_set(&mut self, labels: &Labels) {
-        let Labels::Set(set) = labels else {
-            return;
-        };
-        if let Some(pods) = self.sets.get_mut(&**set) {
-            *pods -= 1;
-            if *pods == 0 {
-                self.sets.remove(&**set);
-            }
+        if let Labels::Set(set) = labels {
+            self.sets.release(set);
         }
     }
 }
 
-/// The pods claiming one IP with their endpoint for it, in namespace/name order. Almost
-/// always exactly one: a vector is one small allocation where a map is a node per IP.
-struct Claimants(Vec<(ObjectRef, Endpoint)>);
-
-impl Claimants {
-    fn first(&self) -> Option<&Endpoint> {
-        self.0.first().map(|(_, e)| e)
-    }
-
-    fn insert(&mut self, key: ObjectRef, endpoint: Endpoint) {
-        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(at) => self.0[at].1 = endpoint,
-            Err(at) => self.0.insert(at, (key, endpoint)),
-        }
-    }
-
-    fn remove(&mut self, key: &ObjectRef) {
-        if let Ok(at) = self.0.binary_search_by(|(k, _)| k.cmp(key)) {
-            self.0.remove(at);
-        }
-    }
+fn identity_record(identity: &Identity) -> (String, Bytes) {
+    let record = Record::Identity(identity.clone());
+    (record_key(&record), record.encode())
 }
 
 /// The pods that differ between what the index holds and `pods`, with their new state
@@ -452,6 +516,3 @@ fn changed(
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -52,7 +52,11 @@ fn records(index: &EndpointIndex) -> BTreeMap<String, Record> {
 fn apply(store: &mut BTreeMap<String, Record>, changes: Vec<RecordChange>) {
     for change in changes {
         match change {
-            RecordChange::Put(record) => drop(store.insert(record_key(&record), record)),
+            RecordChange::Put { key, value } => {
+                let record = Record::decode(&value).expect("a valid record");
+                assert_eq!(key, record_key(&record), "put at its own key");
+                drop(store.insert(key, record));
+            }
             RecordChange::Delete(key) => {
                 assert!(store.remove(&key).is_some(), "deleted {key}, never put");
             }
@@ -81,7 +85,7 @@ fn an_unchanged_snapshot_changes_nothing_and_a_moved_pod_changes_its_ip() {
     let shown: Vec<String> = changes
         .iter()
         .map(|c| match c {
-            RecordChange::Put(r) => format!("put {}", record_key(r)),
+            RecordChange::Put { key, .. } => format!("put {key}"),
             RecordChange::Delete(k) => format!("delete {k}"),
         })
         .collect();
@@ -195,4 +199,22 @@ fn after_every_change_it_exports_what_a_fresh_index_exports() {
         cache_exported,
         "the waiting pods were exported once their set had an id"
     );
+}
+
+#[test]
+fn pods_that_all_left_and_came_back_before_a_resolve_report_every_change() {
+    let mut pods = Pods::new();
+    pods.insert(key("prod", "a"), shared(&[("app", "web")], &["10.1.0.1"]));
+    let (mut index, resolve) = indexed(&pods);
+    let mut store = BTreeMap::new();
+    apply(&mut store, index.resolve(&resolve));
+
+    // Every pod gone, then a new one, with no resolve in between (a round that failed
+    // to allocate): the old IP's delete must still be reported.
+    index.observe(&Pods::new());
+    let mut back = Pods::new();
+    back.insert(key("prod", "b"), shared(&[("app", "web")], &["10.1.0.2"]));
+    index.observe(&back);
+    apply(&mut store, index.resolve(&resolve));
+    assert_eq!(store, records(&fresh(&back, &resolve)));
 }
