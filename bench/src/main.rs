@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     // Quiet unless asked: `RUST_LOG=clustermesh_apiserver::exporter=debug` shows where
     // an export round spends its time.
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let names: Vec<String> = std::env::args().skip(1).collect();

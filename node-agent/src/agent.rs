@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::AgentConfig;
-use crate::exec::Routes as _;
+use crate::exec::{Routes as _, ServiceUpdate, Services as _};
 use crate::nft::NftServices;
 use crate::observability::{AgentMetrics, Health};
 use crate::plan::{LocalNode, PlanConfig};
@@ -49,8 +49,14 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         .context("WireGuard device")?;
     let routes = NetlinkRoutes::new(&config.interface).context("routes")?;
     routes.observe().await.context("reading routes")?;
-    let services = Arc::new(NftServices::new());
+    let services = Arc::new(NftServices::new().with_untracked_tunnel_port(config.wg_port));
     services.preflight().await.context("nftables")?;
+    // The base chains now, not with the first global service: the tunnel's conntrack
+    // exemption is there for a node without any.
+    services
+        .apply(&ServiceUpdate::default())
+        .await
+        .context("nftables base chains")?;
     let dataplane = Dataplane {
         tunnels: Arc::new(device.tunnels()),
         routes: Arc::new(routes),

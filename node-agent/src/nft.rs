@@ -89,6 +89,8 @@ use crate::{
 pub struct NftServices {
     nft: Nft,
     table: String,
+    /// The WireGuard port whose underlay packets skip conntrack.
+    untracked_udp_port: Option<u16>,
     /// The table as we know it; its lock also serializes read-then-write, since a
     /// transaction is rendered against what it replaces.
     state: Mutex<State>,
@@ -113,6 +115,7 @@ impl Default for NftServices {
                 binary: PathBuf::from("nft"),
             },
             table: DEFAULT_TABLE.to_owned(),
+            untracked_udp_port: None,
             state: Mutex::new(State {
                 model: None,
                 base: Base::Write,
@@ -137,6 +140,15 @@ impl NftServices {
         }
         self.table = table.to_owned();
         Ok(self)
+    }
+
+    /// Exempts this node's WireGuard UDP on `port` (to a local address, or sent from
+    /// the port) from conntrack. Tracking it buys nothing, since no rule of ours
+    /// translates the underlay, and costs throughput. A host firewall that accepts only
+    /// `ct state established` must then accept this port explicitly.
+    pub fn with_untracked_tunnel_port(mut self, port: u16) -> Self {
+        self.untracked_udp_port = Some(port);
+        self
     }
 
     /// Runs this `nft` binary instead of the one on `PATH`.
@@ -228,7 +240,15 @@ impl Services for NftServices {
         known(self, &mut state).await?;
         // Taken out: if anything below fails, the table is listed again next time.
         let mut model = state.model.take().unwrap_or_default();
-        let transaction = render::transaction(&self.table, &mut model, update, state.base)?;
+        let transaction = render::transaction(
+            render::Table {
+                name: &self.table,
+                untracked_udp_port: self.untracked_udp_port,
+            },
+            &mut model,
+            update,
+            state.base,
+        )?;
         self.nft.run(&["-f", "-"], Some(&transaction)).await?;
         state.model = Some(model);
         state.base = Base::Keep;

@@ -116,14 +116,17 @@ impl Runner {
             .ensure_open(store.as_ref(), revision)
             .await?;
 
-        self.index.observe(&state.objects.pods);
+        let objects = state.objects.clone();
+        self.off_workers(move |index, _| index.observe(&objects.pods))
+            .await;
         let observed = started.elapsed();
         self.identities
             .allocate(&self.exporter.allocator, self.index.label_sets())
             .await?;
         let allocated = started.elapsed();
-        let identities = &self.identities;
-        let changes = self.index.resolve(&|set| identities.get(set));
+        let changes = self
+            .off_workers(|index, identities| index.resolve(&|set| identities.get(set)))
+            .await;
         let resolved = started.elapsed();
         let mut plan = export::plan_without_pods(&cluster, &state.objects);
         withdraw_faulted(&mut plan, &self.exporter.faults.borrow_and_update());
@@ -172,6 +175,36 @@ impl Runner {
             "export round"
         );
         Ok(())
+    }
+
+    /// Runs `work` on the index on tokio's blocking pool: a first round over a million
+    /// pods is seconds of CPU, which on an async worker would hold back the feeds,
+    /// imports and heartbeats queued behind it. A panic in `work` is resumed here.
+    async fn off_workers<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut EndpointIndex, &IdentityCache) -> T + Send + 'static,
+    ) -> T {
+        let empty = EndpointIndex::new(self.exporter.config.cluster.name.clone());
+        let mut index = std::mem::replace(&mut self.index, empty);
+        let identities = std::mem::take(&mut self.identities);
+        let joined = tokio::task::spawn_blocking(move || {
+            let out = work(&mut index, &identities);
+            (index, identities, out)
+        })
+        .await;
+        match joined {
+            Ok((index, identities, out)) => {
+                self.index = index;
+                self.identities = identities;
+                out
+            }
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Only a runtime shutting down cancels blocking work, and it drops this
+                // round with it.
+                Err(e) => panic!("export round's blocking work: {e}"),
+            },
+        }
     }
 
     async fn list_current(&mut self) -> Result<Desired, StoreError> {

@@ -42,6 +42,13 @@ pub(crate) const PRIORITY: i32 = -110;
 /// destination), so the count waits until -99.
 pub(crate) const COUNT_PRIORITY: i32 = -99;
 
+/// Before conntrack (-200), where `notrack` takes effect: nftables' `raw` priority.
+pub(crate) const RAW_PRIORITY: i32 = -300;
+
+/// The chains exempting the node's own WireGuard UDP from conntrack.
+pub(crate) const RAW_PREROUTING: &str = "raw_prerouting";
+pub(crate) const RAW_OUTPUT: &str = "raw_output";
+
 /// Whether `name` is safe to use as a table name: a letter, then letters, digits or `_`.
 pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();

@@ -311,3 +311,92 @@ async fn traffic() {
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+/// The node's WireGuard UDP skips conntrack both ways, and nothing else does: a UDP
+/// flow to another port from the same peer is still tracked.
+#[test]
+fn the_tunnel_port_is_untracked_and_other_udp_is_not() {
+    in_netns(
+        "nft::netns_tests::the_tunnel_port_is_untracked_and_other_udp_is_not",
+        |_| {},
+        || block_on(untracked_tunnel()),
+    );
+}
+
+const TUNNEL_PORT: u16 = 51999;
+const OTHER_PORT: u16 = 51998;
+
+async fn untracked_tunnel() {
+    let peer = crate::netns_testing::Netns::new("peer");
+    for args in [
+        "ip link add cm0 type veth peer name cm1",
+        &format!("ip link set cm1 netns {}", peer.name),
+        "ip addr add 10.77.0.1/24 dev cm0",
+        "ip link set cm0 up",
+    ] {
+        crate::netns_testing::run(&args.split(' ').collect::<Vec<_>>());
+    }
+    peer.exec(&["ip", "addr", "add", "10.77.0.2/24", "dev", "cm1"]);
+    peer.exec(&["ip", "link", "set", "cm1", "up"]);
+
+    let nft = NftServices::new().with_untracked_tunnel_port(TUNNEL_PORT);
+    nft.apply(&ServiceUpdate::default())
+        .await
+        .expect("applies the base chains");
+    // After conntrack (-200), each probe counts what it sees in one state.
+    nft_cmd("add table inet cm_probe").await;
+    for (chain, hook) in [("pre", "prerouting"), ("out", "output")] {
+        nft_cmd(&format!(
+            "add chain inet cm_probe {chain} {{ type filter hook {hook} priority -150 ; }}"
+        ))
+        .await;
+    }
+    for rule in [
+        format!("pre udp dport {TUNNEL_PORT} ct state untracked counter comment \"tunnel_in\""),
+        format!("out udp sport {TUNNEL_PORT} ct state untracked counter comment \"tunnel_out\""),
+        format!("pre udp dport {OTHER_PORT} ct state new,established counter comment \"other\""),
+    ] {
+        nft_cmd(&format!("add rule inet cm_probe {rule}")).await;
+    }
+
+    let tunnel = tokio::net::UdpSocket::bind(("0.0.0.0", TUNNEL_PORT))
+        .await
+        .expect("binds the tunnel port");
+    let other = tokio::net::UdpSocket::bind(("0.0.0.0", OTHER_PORT))
+        .await
+        .expect("binds the other port");
+    const PACKETS: usize = 5;
+    let send = format!(
+        "import socket\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         for port in ({TUNNEL_PORT}, {OTHER_PORT}):\n\
+         \x20   for _ in range({PACKETS}): s.sendto(b'x', ('10.77.0.1', port))\n"
+    );
+    peer.exec(&["python3", "-c", &send]);
+    let mut buf = [0u8; 16];
+    for _ in 0..PACKETS {
+        for socket in [&tunnel, &other] {
+            let (_, from) = timeout(Duration::from_secs(2), socket.recv_from(&mut buf))
+                .await
+                .expect("a packet in time")
+                .expect("receives");
+            if std::ptr::eq(socket, &tunnel) {
+                tunnel.send_to(b"y", from).await.expect("answers");
+            }
+        }
+    }
+
+    let listed = ruleset().await;
+    let packets = |comment: &str| -> u64 {
+        listed
+            .lines()
+            .find(|l| l.contains(&format!("comment \"{comment}\"")))
+            .and_then(|l| l.split("packets ").nth(1))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no counter for {comment} in\n{listed}"))
+    };
+    assert_eq!(packets("tunnel_in"), PACKETS as u64, "{listed}");
+    assert_eq!(packets("tunnel_out"), PACKETS as u64, "{listed}");
+    assert_eq!(packets("other"), PACKETS as u64, "{listed}");
+}

@@ -38,18 +38,38 @@ pub(crate) enum Base {
     Keep,
 }
 
+/// The table a transaction writes, as the executor is configured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Table<'a> {
+    pub name: &'a str,
+    /// The node's WireGuard UDP port, whose underlay packets skip conntrack.
+    pub untracked_udp_port: Option<u16>,
+}
+
+impl<'a> Table<'a> {
+    /// `name`, with no untracked port.
+    #[cfg(test)]
+    pub(crate) fn named(name: &'a str) -> Self {
+        Self {
+            name,
+            untracked_udp_port: None,
+        }
+    }
+}
+
 /// The transaction that takes `table` (holding `model`) to `update` applied; `model` is
 /// updated to what the table holds once it commits. On an error `model` is partly
 /// updated and must be dropped.
 pub(crate) fn transaction(
-    table: &str,
+    table: Table<'_>,
     model: &mut Listed,
     update: &ServiceUpdate,
     base: Base,
 ) -> Result<String, ExecError> {
     let mut tx = Tx {
         out: String::new(),
-        t: format!("inet {table}"),
+        t: format!("inet {}", table.name),
+        untracked_udp_port: table.untracked_udp_port,
         model,
         deleted: BTreeMap::new(),
         added: BTreeMap::new(),
@@ -76,6 +96,7 @@ struct Tx<'a> {
     out: String,
     /// `inet <table>`.
     t: String,
+    untracked_udp_port: Option<u16>,
     model: &'a mut Listed,
     deleted: BTreeMap<String, Vec<String>>,
     added: BTreeMap<String, Vec<String>>,

@@ -131,7 +131,7 @@ pub(super) fn web_and_empty() -> ServiceUpdate {
 fn render(current: &Listed, update: &ServiceUpdate) -> String {
     let mut model = current.clone();
     render::transaction(
-        names::DEFAULT_TABLE,
+        render::Table::named(names::DEFAULT_TABLE),
         &mut model,
         update,
         render::Base::Write,
@@ -152,7 +152,7 @@ pub(super) fn without_counters(listed: &Listed) -> Listed {
 fn the_model_after_a_transaction_is_what_nft_then_lists() {
     let mut model = Listed::default();
     render::transaction(
-        names::DEFAULT_TABLE,
+        render::Table::named(names::DEFAULT_TABLE),
         &mut model,
         &web_and_empty(),
         render::Base::Write,
@@ -177,7 +177,7 @@ fn a_model_of_our_own_writes_keeps_the_base_chains_and_lists_nothing() {
         remove: Default::default(),
     };
     let text = render::transaction(
-        names::DEFAULT_TABLE,
+        render::Table::named(names::DEFAULT_TABLE),
         &mut model,
         &update,
         render::Base::Keep,
@@ -321,7 +321,7 @@ fn refuses_backends_of_another_family_and_port_zero() {
             remove: Default::default(),
         };
         render::transaction(
-            "clustermesh",
+            render::Table::named("clustermesh"),
             &mut Listed::default(),
             &update,
             render::Base::Write,
@@ -396,4 +396,38 @@ fn a_missing_nft_binary_is_named_in_the_error() {
         text.contains("/nonexistent/nft") && text.contains("nftables"),
         "{text}"
     );
+}
+
+#[test]
+fn the_tunnel_port_skips_conntrack_and_a_table_without_one_empties_the_raw_chains() {
+    let mut model = Listed::default();
+    let untracked = render::Table {
+        name: names::DEFAULT_TABLE,
+        untracked_udp_port: Some(51871),
+    };
+    let text = render::transaction(untracked, &mut model, &web_and_empty(), render::Base::Write)
+        .expect("renders");
+    let raw = "\
+add chain inet clustermesh raw_prerouting { type filter hook prerouting priority -300; policy accept; }
+flush chain inet clustermesh raw_prerouting
+add rule inet clustermesh raw_prerouting udp dport 51871 fib daddr type local notrack
+add chain inet clustermesh raw_output { type filter hook output priority -300; policy accept; }
+flush chain inet clustermesh raw_output
+add rule inet clustermesh raw_output udp sport 51871 notrack
+";
+    assert_eq!(text, format!("{HEADER}{raw}{WEB_AND_EMPTY}"));
+
+    let text = render::transaction(
+        render::Table::named(names::DEFAULT_TABLE),
+        &mut model,
+        &ServiceUpdate::default(),
+        render::Base::Write,
+    )
+    .expect("renders");
+    let flushes = "\
+flush chain inet clustermesh raw_prerouting
+flush chain inet clustermesh raw_output
+";
+    assert!(text.ends_with(flushes), "{text}");
+    assert_eq!(model.chains["raw_prerouting"], Vec::new());
 }
