@@ -22,7 +22,7 @@
 //!
 //! [`gc`]: IdentityAllocator::gc
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -85,14 +85,7 @@ impl IdentityAllocator {
                 return self.id_of(&kv);
             }
             let (local, claim_rev) = self.claim(&canonical).await?;
-            let create = Cas {
-                key: labels_key.clone(),
-                expected_mod_revision: None,
-                action: CasAction::Put {
-                    value: Bytes::from(local.to_string()),
-                    lease: None,
-                },
-            };
+            let create = Cas::create(labels_key.clone(), local.to_string());
             match self.store.compare_and_swap(create).await? {
                 CasOutcome::Swapped { .. } => return Ok(IdentityId::new(self.cluster_id, local)),
                 // Another allocator won the race for this set: use its id, free ours.
@@ -106,15 +99,6 @@ impl IdentityAllocator {
             }
         }
         Err(AllocError::Contended { set: canonical })
-    }
-
-    /// The ids of all `sets`, e.g. [`crate::export::identities::in_use`], as the map that
-    /// [`crate::export::plan`] resolves through (see [`Self::allocate_many`]).
-    pub async fn allocate_all(
-        &self,
-        sets: &BTreeSet<LabelSet>,
-    ) -> Result<BTreeMap<LabelSet, IdentityId>, AllocError> {
-        self.allocate_many(sets).await
     }
 
     /// Claims a free local id for `canonical`, returning it and the claim's revision.
@@ -131,14 +115,7 @@ impl IdentityAllocator {
             if taken.as_ref().is_some_and(|t| t.contains(&local.get())) {
                 continue;
             }
-            let cas = Cas {
-                key: self.keys.by_id(local),
-                expected_mod_revision: None,
-                action: CasAction::Put {
-                    value: Bytes::from(canonical.to_owned()),
-                    lease: None,
-                },
-            };
+            let cas = Cas::create(self.keys.by_id(local), canonical.to_owned());
             match self.store.compare_and_swap(cas).await? {
                 CasOutcome::Swapped { revision } => {
                     self.advance_hint(hint_kv.as_ref(), local).await?;

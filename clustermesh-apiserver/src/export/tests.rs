@@ -79,7 +79,7 @@ async fn allocate_then_plan() -> anyhow::Result<()> {
     let store = Arc::new(MemoryStore::new(MemoryStoreConfig::default()));
     let cluster_id = ClusterId::new(NonZeroU8::new(9).expect("nonzero"));
     let alloc = IdentityAllocator::new(store, cluster(), cluster_id);
-    let ids = alloc.allocate_all(&in_use(&objects)).await?;
+    let ids = alloc.allocate_many(&in_use(&objects)).await?;
     let plan = plan(&cluster(), &objects, &|set| ids.get(set).copied());
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     assert_eq!(plan.endpoints[0].identity.get(), 9 << 16 | 1);

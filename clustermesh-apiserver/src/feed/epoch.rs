@@ -2,11 +2,10 @@
 //! comparable within one epoch; a store wiped and recreated (or an in-memory store after
 //! a restart) starts over at revision 1 under a new epoch.
 
-use bytes::Bytes;
 use rand::Rng;
 
 use crate::layout::EPOCH_KEY;
-use crate::store::{Cas, CasAction, CasOutcome, Store, StoreError};
+use crate::store::{Cas, CasOutcome, Store, StoreError};
 
 /// Reads the store's epoch, creating it if the store has none.
 pub async fn ensure(store: &dyn Store) -> Result<String, StoreError> {
@@ -18,14 +17,7 @@ pub async fn ensure(store: &dyn Store) -> Result<String, StoreError> {
             });
         }
         let fresh = format!("{:016x}", rand::rng().random::<u64>());
-        let create = Cas {
-            key: EPOCH_KEY.to_owned(),
-            expected_mod_revision: None,
-            action: CasAction::Put {
-                value: Bytes::from(fresh.clone()),
-                lease: None,
-            },
-        };
+        let create = Cas::create(EPOCH_KEY, fresh.clone());
         if let CasOutcome::Swapped { .. } = store.compare_and_swap(create).await? {
             return Ok(fresh);
         }

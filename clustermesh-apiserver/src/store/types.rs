@@ -93,6 +93,20 @@ pub struct Cas {
     pub action: CasAction,
 }
 
+impl Cas {
+    /// Puts `value` at `key` only if the key does not exist yet, without a lease.
+    pub fn create(key: impl Into<String>, value: impl Into<Bytes>) -> Self {
+        Self {
+            key: key.into(),
+            expected_mod_revision: None,
+            action: CasAction::Put {
+                value: value.into(),
+                lease: None,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CasAction {
     Put {

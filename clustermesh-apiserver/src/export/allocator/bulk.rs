@@ -11,13 +11,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroU16;
 
-use bytes::Bytes;
 use clustermesh_proto::IdentityId;
 use futures::{StreamExt, stream};
 
 use super::{AllocError, IdentityAllocator, keys};
 use crate::export::identities::LabelSet;
-use crate::store::{Cas, CasAction, CasOutcome, Revision, StoreError};
+use crate::store::{Cas, CasOutcome, Revision, StoreError};
 
 /// Writes in flight at once: enough to fill a group commit, few enough that a backend
 /// without one (etcd) is not flooded.
@@ -102,14 +101,8 @@ impl IdentityAllocator {
                 cluster: self.keys.cluster().clone(),
             });
         }
-        let claims = sets.iter().zip(&free).map(|(set, local)| Cas {
-            key: self.keys.by_id(*local),
-            expected_mod_revision: None,
-            action: CasAction::Put {
-                value: Bytes::from(set.canonical()),
-                lease: None,
-            },
-        });
+        let claims = (sets.iter().zip(&free))
+            .map(|(set, local)| Cas::create(self.keys.by_id(*local), set.canonical()));
         let outcomes = self.swap_all(claims.collect()).await;
         let (mut claimed, mut lost) = (Vec::new(), Vec::new());
         for ((set, local), outcome) in sets.iter().zip(&free).zip(outcomes) {
@@ -130,13 +123,8 @@ impl IdentityAllocator {
         &self,
         claimed: Vec<(&'s LabelSet, NonZeroU16, Revision)>,
     ) -> Result<(Vec<(LabelSet, IdentityId)>, Vec<&'s LabelSet>), AllocError> {
-        let entries = claimed.iter().map(|(set, local, _)| Cas {
-            key: self.keys.by_labels(&set.canonical()),
-            expected_mod_revision: None,
-            action: CasAction::Put {
-                value: Bytes::from(local.to_string()),
-                lease: None,
-            },
+        let entries = (claimed.iter()).map(|(set, local, _)| {
+            Cas::create(self.keys.by_labels(&set.canonical()), local.to_string())
         });
         let outcomes = self.swap_all(entries.collect()).await;
         let (mut won, mut retry) = (Vec::new(), Vec::new());
