@@ -15,6 +15,11 @@ mod worker;
 
 use std::process::ExitCode;
 
+/// The apiservers of the control-plane scenarios run in this process, so it has the
+/// apiserver binary's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Quiet unless asked: `RUST_LOG=clustermesh_apiserver::exporter=debug` shows where
     // an export round spends its time.
@@ -51,17 +56,28 @@ fn main() -> ExitCode {
     };
     let results = record::ResultsFile::default_path();
     let mut failed = Vec::new();
+    let all = std::time::Instant::now();
     for s in chosen {
         println!("== {}: {}", s.name, s.about);
+        let started = std::time::Instant::now();
         match (s.run)().and_then(|r| results.append(&r).map(|()| r)) {
-            Ok(r) => println!("{}\n", r.summary()),
+            Ok(r) => println!("{}", r.summary()),
             Err(e) => {
-                eprintln!("{}: {e:#}\n", s.name);
+                eprintln!("{}: {e:#}", s.name);
                 failed.push(s.name);
             }
         }
+        println!(
+            "({} took {:.0} s)\n",
+            s.name,
+            started.elapsed().as_secs_f64()
+        );
     }
-    println!("results appended to {}", results.path.display());
+    println!(
+        "results appended to {} ({:.0} s in all)",
+        results.path.display(),
+        all.elapsed().as_secs_f64()
+    );
     if failed.is_empty() {
         ExitCode::SUCCESS
     } else {

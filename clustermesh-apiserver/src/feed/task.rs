@@ -185,6 +185,7 @@ impl FeedTask {
                             }
                         }
                         if !batch.is_empty() {
+                            tracing::trace!(events = batch.len(), revision = next_last, "feed batch");
                             self.send(batch).await?;
                         }
                         if resync {

@@ -72,7 +72,16 @@ pub(super) async fn open(
 /// One message from the peer: an event, or why it is not a valid one.
 pub(super) type Received = Result<WatchEvent, ValidationError>;
 
-/// The next message, validated; `None` when the peer closed the stream.
-pub(super) async fn next(stream: &mut PeerStream) -> Result<Option<Received>, LinkError> {
-    Ok(stream.message().await?.map(WatchEvent::try_from))
+/// What the importer reads a peer's events from: the peer's gRPC stream, or in tests a
+/// queue. `next` must be cancel-safe: the importer polls it in a `select!` and drops it
+/// when it is not ready.
+pub(super) trait PeerEvents: Send {
+    /// The next message, validated; `None` when the peer closed the stream.
+    fn next(&mut self) -> impl Future<Output = Result<Option<Received>, LinkError>> + Send;
+}
+
+impl PeerEvents for PeerStream {
+    async fn next(&mut self) -> Result<Option<Received>, LinkError> {
+        Ok(self.message().await?.map(WatchEvent::try_from))
+    }
 }

@@ -6,12 +6,13 @@ use std::{sync::Arc, time::Duration};
 use clustermesh_proto::{
     PeerState, RecordKind, WatchEvent, cluster_prefix, kind_prefix, synced_prefix,
 };
+use futures::FutureExt as _;
 use tokio::{sync::watch, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{
     ImportStatus, ImportTimings, PeerConfig,
-    link::{self, LinkError, PeerStream},
+    link::{self, LinkError, PeerEvents},
     mirror::{Mirror, MirrorError},
     reachability::{Due, Reachability},
 };
@@ -151,7 +152,7 @@ impl ImportTask {
     /// when the caller reloads the mirror from the store anyway.
     async fn mirror(
         &self,
-        mut stream: PeerStream,
+        mut stream: impl PeerEvents,
         mirror: &mut Mirror,
         reach: &mut Reachability,
         backoff: &mut Duration,
@@ -172,14 +173,26 @@ impl ImportTask {
                     writing = None;
                     self.written(written, n, mirror, backoff)?;
                 }
-                received = link::next(&mut stream), if !full => {
-                    let taken = received
-                        .map_err(StreamEnd::from)
-                        .and_then(|e| e.ok_or(StreamEnd::Closed))
-                        .and_then(|e| self.take(e, mirror, reach, &mut queued));
-                    match taken {
-                        Ok(()) => events += 1,
-                        Err(end) => break end,
+                received = stream.next(), if !full => {
+                    // A feed batch arrives as many messages at once: all that are already
+                    // here go into one write, not the first alone into a write of its own.
+                    let mut next = Some(received);
+                    let mut taken = Ok(());
+                    while let Some(received) = next.take() {
+                        taken = received
+                            .map_err(StreamEnd::from)
+                            .and_then(|e| e.ok_or(StreamEnd::Closed))
+                            .and_then(|e| self.take(e, mirror, reach, &mut queued));
+                        if taken.is_err() {
+                            break;
+                        }
+                        events += 1;
+                        if queued.len() < MAX_QUEUED_OPS {
+                            next = stream.next().now_or_never();
+                        }
+                    }
+                    if let Err(end) = taken {
+                        break end;
                     }
                 }
                 () = wake(reach) => {
@@ -215,7 +228,16 @@ impl ImportTask {
     fn start_write(&self, queued: &mut Vec<WriteOp>, events: &mut u64) -> Writing<'_> {
         let ops = coalesce(std::mem::take(queued));
         let n = std::mem::take(events);
-        Box::pin(async move { (self.write(ops).await, n) })
+        Box::pin(async move {
+            let (started, count) = (Instant::now(), ops.len());
+            let written = self.write(ops).await;
+            tracing::debug!(
+                ops = count,
+                write_ms = started.elapsed().as_millis(),
+                "import write"
+            );
+            (written, n)
+        })
     }
 
     fn written(
@@ -403,33 +425,4 @@ fn jitter(delay: Duration) -> Duration {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn put(key: &str, value: &'static str) -> WriteOp {
-        WriteOp::Put {
-            key: key.into(),
-            value: bytes::Bytes::from_static(value.as_bytes()),
-            lease: None,
-        }
-    }
-
-    #[test]
-    fn coalesce_keeps_the_last_write_per_key_in_order() {
-        let ops = vec![
-            put("a", "1"),
-            put("b", "1"),
-            WriteOp::Delete { key: "a".into() },
-            put("b", "2"),
-            put("c", "1"),
-        ];
-        assert_eq!(
-            coalesce(ops),
-            [
-                WriteOp::Delete { key: "a".into() },
-                put("b", "2"),
-                put("c", "1")
-            ]
-        );
-    }
-}
+mod tests;

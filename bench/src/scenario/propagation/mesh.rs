@@ -121,6 +121,7 @@ async fn run_window(
                 if !ips.is_empty() {
                     c1.publish(Arc::new(churn.objects.clone()));
                     let at = Instant::now();
+                    tracing::debug!(changes = ips.len(), "published");
                     for ip in ips {
                         pending.published(ip, at);
                     }
@@ -130,7 +131,9 @@ async fn run_window(
                 changed.context("the agent's watcher stopped")?;
                 let at = Instant::now();
                 let view = view.borrow_and_update();
+                let before = pending.len();
                 pending.check(at, |ip| view.has_endpoint(&c1_name, IpAddr::V4(*ip)));
+                tracing::debug!(seen = before - pending.len(), "view changed");
             }
             () = tokio::time::sleep_until(end + GRACE) => break,
         }

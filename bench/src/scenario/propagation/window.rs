@@ -105,6 +105,10 @@ impl<K: Eq + Hash> Pending<K> {
         });
     }
 
+    pub fn len(&self) -> usize {
+        self.published.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.published.is_empty()
     }
