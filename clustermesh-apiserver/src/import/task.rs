@@ -161,7 +161,7 @@ impl ImportTask {
         let mut queued: Vec<WriteOp> = Vec::new();
         let mut events = 0u64;
         let mut writing: Option<Writing<'_>> = None;
-        let ended = loop {
+        let ended = 'stream: loop {
             if writing.is_none() && (events > 0 || !queued.is_empty()) {
                 writing = Some(self.start_write(&mut queued, &mut events));
             }
@@ -177,22 +177,19 @@ impl ImportTask {
                     // A feed batch arrives as many messages at once: all that are already
                     // here go into one write, not the first alone into a write of its own.
                     let mut next = Some(received);
-                    let mut taken = Ok(());
-                    while let Some(received) = next.take() {
-                        taken = received
+                    while let Some(received) = next {
+                        let taken = received
                             .map_err(StreamEnd::from)
                             .and_then(|e| e.ok_or(StreamEnd::Closed))
                             .and_then(|e| self.take(e, mirror, reach, &mut queued));
-                        if taken.is_err() {
-                            break;
+                        if let Err(end) = taken {
+                            break 'stream end;
                         }
                         events += 1;
-                        if queued.len() < MAX_QUEUED_OPS {
-                            next = stream.next().now_or_never();
-                        }
-                    }
-                    if let Err(end) = taken {
-                        break end;
+                        next = match queued.len() < MAX_QUEUED_OPS {
+                            true => stream.next().now_or_never(),
+                            false => None,
+                        };
                     }
                 }
                 () = wake(reach) => {

@@ -11,7 +11,7 @@ fn name(s: &str) -> ClusterName {
     ClusterName::new(s).expect("valid name")
 }
 
-fn node(cluster: &str, node: &str, address: &str) -> Record {
+pub(super) fn node(cluster: &str, node: &str, address: &str) -> Record {
     Record::try_from(pb::Record {
         record: Some(pb::record::Record::Node(pb::Node {
             cluster: cluster.into(),

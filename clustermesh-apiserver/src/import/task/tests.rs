@@ -1,4 +1,5 @@
 use super::*;
+use crate::import::tests::node;
 
 fn put(key: &str, value: &'static str) -> WriteOp {
     WriteOp::Put {
@@ -55,20 +56,6 @@ fn peer() -> PeerConfig {
     }
 }
 
-fn node(name: &str) -> clustermesh_proto::Record {
-    clustermesh_proto::Record::try_from(clustermesh_proto::pb::Record {
-        record: Some(clustermesh_proto::pb::record::Record::Node(
-            clustermesh_proto::pb::Node {
-                cluster: "b".into(),
-                name: name.into(),
-                underlay_addresses: vec!["192.0.2.1".into()],
-                ..Default::default()
-            },
-        )),
-    })
-    .expect("valid node")
-}
-
 /// A feed batch reaches the importer as many messages at once; writing the first alone
 /// and the rest behind it cost a whole store write per hop (two raft commits, not one).
 #[tokio::test]
@@ -86,7 +73,9 @@ async fn messages_that_arrived_together_go_into_one_store_write() {
     let nodes = 50;
     let events: std::collections::VecDeque<link::Received> =
         std::iter::once(WatchEvent::SnapshotBegin { revision: 9 })
-            .chain((0..nodes).map(|i| WatchEvent::upsert(node(&format!("n{i}")), 9)))
+            .chain(
+                (0..nodes).map(|i| WatchEvent::upsert(node("b", &format!("n{i}"), "192.0.2.1"), 9)),
+            )
             .chain([WatchEvent::SnapshotEnd {
                 revision: 9,
                 epoch: "e".into(),
