@@ -16,7 +16,11 @@ CARGO ?= cargo
 DEBIAN_PACKAGES := etcd-server protobuf-compiler libprotobuf-dev nftables iptables wireguard-go \
 	wireguard-tools iproute2 iperf3 python3 curl
 
-.PHONY: all deps test lint fmt demo bench bench-micro
+# boringtun-cli, the tunnel scenario's second userspace WireGuard, is not a Debian
+# package: `make bench-tools` builds it from crates.io into target/bench-tools.
+BORINGTUN_VERSION := 0.7.1
+
+.PHONY: all deps test lint fmt demo bench bench-micro bench-tools
 
 all: test
 
@@ -50,9 +54,9 @@ fmt:
 	$(CARGO) fmt --all
 
 ## bench: every scenario of the bench harness, each against its baseline in the same run
-##        (as root; about 15 minutes after the build). One scenario: `make bench SCENARIO=failover`.
+##        (as root; about 10 minutes after the build). One scenario: `make bench SCENARIO=failover`.
 ##        Results are appended to bench/results/latest.jsonl; docs/performance.md
-bench: deps
+bench: deps bench-tools
 	$(CARGO) build --release -p clustermesh-apiserver -p node-agent -p ctl -p clustermesh-bench
 	@# The tunnel scenario runs node-agent's dataplane benchmark: built here, with the rest.
 	$(CARGO) bench --no-run -q -p node-agent --bench dataplane
@@ -60,11 +64,16 @@ bench: deps
 
 ## bench-micro: component benchmarks: the store backends, a manifest change to a peer's
 ##              store, and (as root) the two-cluster dataplane (docs/performance.md)
-bench-micro: deps
+bench-micro: deps bench-tools
 	$(CARGO) bench -p clustermesh-apiserver --bench store
 	$(CARGO) bench -p clustermesh-apiserver --bench sync_latency
 	$(CARGO) build --release -p clustermesh-apiserver
-	$(CARGO) bench -p node-agent --bench dataplane
+	PATH="$(CURDIR)/target/bench-tools/bin:$$PATH" $(CARGO) bench -p node-agent --bench dataplane
+
+## bench-tools: boringtun-cli, the dataplane benchmark's second userspace WireGuard, from
+##              crates.io (a no-op once installed)
+bench-tools:
+	$(CARGO) install --quiet --locked boringtun-cli --version $(BORINGTUN_VERSION) --root target/bench-tools
 
 ## demo: the multicloud tour (three clouds in network namespaces, as root): release
 ##       binaries, then examples/multicloud/demo.sh (up, connect, status, VIP, down)

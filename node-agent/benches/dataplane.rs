@@ -3,12 +3,12 @@
 //! 1. **rule latency**: a backend's readiness flipped in cluster b's manifests, until
 //!    the nft change on cluster a's node (seen by `nft monitor` there), over the whole
 //!    path: source → export → store → peer import → a's store → agent → nft;
-//! 2. **tunnel throughput**: iperf3 from a's client pod to b's pod through the
-//!    agent-configured wireguard-go (also with the agents paused), then through the same
-//!    program configured by hand with `wg` and `ip route` after `node-agent cleanup`
-//!    (also with the agent's nft table loaded back, whole and with its nat chains only),
-//!    which takes the difference apart.
-//!
+//! 2. **tunnel throughput**, for each userspace implementation (wireguard-go and
+//!    boringtun-cli, which must be on PATH): iperf3 from a's client pod to b's pod
+//!    through the agent-configured device (also with the agents paused), then through
+//!    the same program configured by hand with `wg` and `ip route` after `node-agent
+//!    cleanup` (also with the agent's nft table loaded back, whole and with its nat
+//!    chains only), which takes the difference apart;
 //! 3. **raw veth**: iperf3 from a's node to b's node over the underlay, no tunnel: the
 //!    physical limit of this machine.
 //!
@@ -36,7 +36,7 @@ use e2e::{
     topology::{Cluster, Topology, in_ns},
     wait_until,
 };
-use node_agent::netns_testing::in_netns_program;
+use node_agent::{netns_testing::in_netns_program, wireguard::Userspace};
 
 const NAME: &str = "bench_dataplane";
 /// Readiness flips measured (plus one warm-up).
@@ -48,6 +48,8 @@ const IPERF_RUNS: usize = 2;
 const ROUNDS: usize = 2;
 const IPERF_SECONDS: &str = "4";
 const JSON_ENV: &str = "CLUSTERMESH_DATAPLANE_JSON";
+/// Measured side by side; `boringtun-cli` must be on PATH (`make bench` installs it).
+const IMPLEMENTATIONS: [Userspace; 2] = [Userspace::WireguardGo, Userspace::Boringtun];
 
 fn main() {
     let mut namespaces = Vec::new();
@@ -59,6 +61,17 @@ fn main() {
     }
 }
 
+/// One userspace implementation's runs, in bits/s.
+#[derive(Default)]
+struct Runs {
+    by_agent: Vec<f64>,
+    by_hand: Vec<f64>,
+    // Only without JSON output: the configurations that take the gap apart.
+    by_agent_paused: Vec<f64>,
+    by_hand_lb: Vec<f64>,
+    by_hand_nat: Vec<f64>,
+}
+
 fn body() {
     let topo = Topology::current();
     let (a, b) = (&topo.a, &topo.b);
@@ -66,43 +79,131 @@ fn body() {
     let dir = tmp.path();
     let ctl = dir.join("ctl.yaml");
     // No affinity: a's VIP balances over both clusters, so b's backend is in a's rules.
-    let (mut api_a, mut api_b, _runtime) = connected_clusters(&topo, dir, &ctl, false);
-    let iface = |c: &Cluster| format!("cmw{}{}", std::process::id(), c.name);
-    let start_agents = || -> Vec<Agent> {
-        let mut agents: Vec<Agent> = [(a, &api_a), (b, &api_b)]
+    let (mut api_a, mut api_b, runtime) = connected_clusters(&topo, dir, &ctl, false);
+    // Not driven from here on, its admin connections would stay open and hold each
+    // apiserver's graceful stop at the end to its 10 s drain timeout.
+    drop(runtime);
+    let json_out = std::env::var_os(JSON_ENV).map(std::path::PathBuf::from);
+    let setup = Setup {
+        a,
+        b,
+        api_a: &api_a,
+        api_b: &api_b,
+        dir,
+        diagnose: json_out.is_none(),
+    };
+    let latency = {
+        let _agents = setup.start_agents(Userspace::WireguardGo);
+        rule_latency(a, b, &api_b)
+    };
+
+    // Alternated, so that drift in the machine's load favours no implementation and
+    // neither side.
+    let mut runs: Vec<(Userspace, Runs)> = IMPLEMENTATIONS
+        .iter()
+        .map(|&u| (u, Runs::default()))
+        .collect();
+    let mut raw = Vec::new();
+    for _ in 0..ROUNDS {
+        for (userspace, runs) in &mut runs {
+            setup.measure(*userspace, runs);
+        }
+        raw.extend(raw_throughput(a, b, dir));
+    }
+    let raw_bps = median(&mut raw);
+    println!(
+        "raw veth (node to node, no tunnel): {:.0} Mbit/s",
+        raw_bps / 1e6
+    );
+    let mut implementations = Vec::new();
+    for (userspace, runs) in &mut runs {
+        let (agent_bps, hand_bps) = (median(&mut runs.by_agent), median(&mut runs.by_hand));
+        println!(
+            "{userspace}: agent-configured {:.0} Mbit/s, by hand {:.0} Mbit/s (median of {} runs each): agent/hand {:.3}",
+            agent_bps / 1e6,
+            hand_bps / 1e6,
+            runs.by_agent.len(),
+            agent_bps / hand_bps
+        );
+        if setup.diagnose {
+            let hand_lb_bps = median(&mut runs.by_hand_lb);
+            let paused_bps = median(&mut runs.by_agent_paused);
+            let nat_bps = median(&mut runs.by_hand_nat);
+            println!(
+                "{userspace}: by hand with the agent's nft table {:.0} Mbit/s (agent/that {:.3}); \
+                 agents paused {:.0} Mbit/s (that/hand {:.3}); by hand with the nat chains only \
+                 {:.0} Mbit/s (that/hand {:.3})",
+                hand_lb_bps / 1e6,
+                agent_bps / hand_lb_bps,
+                paused_bps / 1e6,
+                paused_bps / hand_bps,
+                nat_bps / 1e6,
+                nat_bps / hand_bps
+            );
+        }
+        let mbits = |runs: &[f64]| runs.iter().map(|r| r / 1e6).collect::<Vec<_>>();
+        implementations.push(serde_json::json!({
+            "implementation": userspace.to_string(),
+            "agent_mbit_s": agent_bps / 1e6,
+            "hand_mbit_s": hand_bps / 1e6,
+            "runs_mbit_s": {"agent": mbits(&runs.by_agent), "hand": mbits(&runs.by_hand)},
+        }));
+    }
+    if let Some(out) = json_out {
+        let json = serde_json::json!({
+            "runs_each": ROUNDS * IPERF_RUNS,
+            "iperf_seconds": IPERF_SECONDS,
+            "implementations": implementations,
+            "raw_veth_mbit_s": raw_bps / 1e6,
+            "raw_veth_runs_mbit_s": raw.iter().map(|r| r / 1e6).collect::<Vec<_>>(),
+            "rule_latency_ms": latency,
+        });
+        std::fs::write(&out, json.to_string()).expect("write the JSON result");
+    }
+    api_a.process.stop(Duration::from_secs(20));
+    api_b.process.stop(Duration::from_secs(20));
+}
+
+/// What every measured configuration runs on.
+struct Setup<'a> {
+    a: &'a Cluster,
+    b: &'a Cluster,
+    api_a: &'a Apiserver,
+    api_b: &'a Apiserver,
+    dir: &'a Path,
+    diagnose: bool,
+}
+
+impl Setup<'_> {
+    fn start_agents(&self, userspace: Userspace) -> Vec<Agent> {
+        let iface = |c: &Cluster| format!("cmw{}{}", std::process::id(), c.name);
+        let mut agents: Vec<Agent> = [(self.a, self.api_a), (self.b, self.api_b)]
             .into_iter()
-            .map(|(c, api)| Agent::start(c, api, dir, &iface(c)))
+            .map(|(c, api)| Agent::start_with(c, api, self.dir, &iface(c), &userspace.to_string()))
             .collect();
         for agent in &mut agents {
             agent.wait_ready(Duration::from_secs(30));
         }
         agents
-    };
-    let json_out = std::env::var_os(JSON_ENV).map(std::path::PathBuf::from);
-    let diagnose = json_out.is_none();
-    let mut agents = start_agents();
-    let latency = rule_latency(a, b, &api_b);
+    }
 
-    // Alternated, so that drift in the machine's load does not favour either side.
-    // The third set keeps the hand-made tunnels and loads the agent's nftables table
-    // back: what the load balancer's hooks (and the conntrack they enable) cost alone.
-    // The fourth pauses the agents (SIGSTOP) on their own tunnels: what the agent
-    // process itself costs while traffic flows.
-    let (mut by_agent, mut by_hand, mut by_hand_lb) = (Vec::new(), Vec::new(), Vec::new());
-    let mut by_agent_paused = Vec::new();
-    let mut by_hand_nat = Vec::new();
-    let mut raw = Vec::new();
-    for round in 0..ROUNDS {
-        if round > 0 {
-            agents = start_agents();
-        }
-        by_agent.extend(throughput(a, b, dir, "agent-configured"));
-        raw.extend(raw_throughput(a, b, dir));
-        if diagnose {
+    /// One round of `userspace`: through the agents' tunnels, then (after `node-agent
+    /// cleanup`) through tunnels made by hand. Without JSON output also: the agents
+    /// paused (SIGSTOP) on their own tunnels, what the agent process costs while traffic
+    /// flows; and the hand-made tunnels with the agent's nft table loaded back, what the
+    /// load balancer's hooks (and the conntrack they enable) cost alone.
+    fn measure(&self, userspace: Userspace, runs: &mut Runs) {
+        let (a, b, dir) = (self.a, self.b, self.dir);
+        let name = userspace.to_string();
+        let mut agents = self.start_agents(userspace);
+        runs.by_agent
+            .extend(throughput(a, b, dir, &format!("{name}, agent-configured")));
+        if self.diagnose {
             for agent in &agents {
                 agent.process.pause(true);
             }
-            by_agent_paused.extend(throughput(a, b, dir, "agent-configured, agents paused"));
+            runs.by_agent_paused
+                .extend(throughput(a, b, dir, &format!("{name}, agents paused")));
             for agent in &agents {
                 agent.process.pause(false);
             }
@@ -122,17 +223,27 @@ fn body() {
             let out = agent.cleanup();
             assert!(out.status.success(), "cleanup failed");
         }
-        let hand = HandTunnels::start(a, b, dir);
-        by_hand.extend(throughput(a, b, dir, "configured by hand with wg"));
-        if !diagnose {
-            continue;
+        let _hand = HandTunnels::start(a, b, dir, userspace);
+        runs.by_hand.extend(throughput(
+            a,
+            b,
+            dir,
+            &format!("{name}, configured by hand with wg"),
+        ));
+        if !self.diagnose {
+            return;
         }
         for (ns, table) in &tables {
             let file = dir.join(format!("{ns}.nft"));
             std::fs::write(&file, table).expect("write the saved table");
             in_ns(ns, &["nft", "-f", &path(&file)]);
         }
-        by_hand_lb.extend(throughput(a, b, dir, "by hand, with the agent's nft table"));
+        runs.by_hand_lb.extend(throughput(
+            a,
+            b,
+            dir,
+            &format!("{name}, by hand, with the agent's nft table"),
+        ));
         // The same without the chains every packet passes (rejects, counts): what is left
         // costs only the first packet of a connection, and conntrack, which it turns on.
         for (ns, _) in &tables {
@@ -148,70 +259,16 @@ fn body() {
                 );
             }
         }
-        by_hand_nat.extend(throughput(
+        runs.by_hand_nat.extend(throughput(
             a,
             b,
             dir,
-            "by hand, with the agent's nat chains only",
+            &format!("{name}, by hand, with the agent's nat chains only"),
         ));
         for (ns, _) in &tables {
             in_ns(ns, &["nft", "delete", "table", "inet", "clustermesh"]);
         }
-        drop(hand);
     }
-    let (agent_bps, hand_bps, raw_bps) = (
-        median(&mut by_agent),
-        median(&mut by_hand),
-        median(&mut raw),
-    );
-    println!(
-        "raw veth (node to node, no tunnel): {:.0} Mbit/s; agent/hand {:.3}",
-        raw_bps / 1e6,
-        agent_bps / hand_bps
-    );
-    if let Some(out) = json_out {
-        let mbits = |runs: &[f64]| runs.iter().map(|r| r / 1e6).collect::<Vec<_>>();
-        let json = serde_json::json!({
-            "implementation": "wireguard-go",
-            "runs_each": by_agent.len(),
-            "iperf_seconds": IPERF_SECONDS,
-            "agent_mbit_s": agent_bps / 1e6,
-            "hand_mbit_s": hand_bps / 1e6,
-            "raw_veth_mbit_s": raw_bps / 1e6,
-            "runs_mbit_s": {
-                "agent": mbits(&by_agent), "hand": mbits(&by_hand), "raw_veth": mbits(&raw),
-            },
-            "rule_latency_ms": latency,
-        });
-        std::fs::write(&out, json.to_string()).expect("write the JSON result");
-        api_a.process.stop(Duration::from_secs(20));
-        api_b.process.stop(Duration::from_secs(20));
-        return;
-    }
-    let hand_lb_bps = median(&mut by_hand_lb);
-    let paused_bps = median(&mut by_agent_paused);
-    let nat_bps = median(&mut by_hand_nat);
-    println!(
-        "tunnel throughput (median of {} runs each): agent-configured {:.0} Mbit/s, by hand {:.0} Mbit/s (ratio {:.3}), by hand with the agent's nft table {:.0} Mbit/s (ratio {:.3})",
-        by_agent.len(),
-        agent_bps / 1e6,
-        hand_bps / 1e6,
-        agent_bps / hand_bps,
-        hand_lb_bps / 1e6,
-        agent_bps / hand_lb_bps
-    );
-    println!(
-        "agent-configured with the agents paused: {:.0} Mbit/s (ratio to by hand {:.3})",
-        paused_bps / 1e6,
-        paused_bps / hand_bps
-    );
-    println!(
-        "by hand with the agent's nat chains only: {:.0} Mbit/s (ratio to by hand {:.3})",
-        nat_bps / 1e6,
-        nat_bps / hand_bps
-    );
-    api_a.process.stop(Duration::from_secs(20));
-    api_b.process.stop(Duration::from_secs(20));
 }
 
 /// Flips b's backend readiness `CHANGES` times; each time, the delay until a's node
@@ -321,13 +378,13 @@ fn iperf(client_ns: &str, server_ns: &str, server_ip: &str, dir: &Path, what: &s
     runs
 }
 
-/// wireguard-go on both nodes, configured with `wg` and `ip` only.
+/// `userspace` on both nodes, configured with `wg` and `ip` only.
 struct HandTunnels {
     _devices: Vec<Spawned>,
 }
 
 impl HandTunnels {
-    fn start(a: &Cluster, b: &Cluster, dir: &Path) -> Self {
+    fn start(a: &Cluster, b: &Cluster, dir: &Path, userspace: Userspace) -> Self {
         let iface = |c: &Cluster| format!("cmh{}{}", std::process::id(), c.name);
         let key = |c: &Cluster| {
             let private = dir.join(format!("hand-{}.key", c.name));
@@ -359,10 +416,14 @@ impl HandTunnels {
         let mut devices = Vec::new();
         for (me, other, mine, theirs) in [(a, b, &key_a, &key_b), (b, a, &key_b, &key_a)] {
             let name = iface(me);
+            let command: Vec<&str> = std::iter::once(userspace.program())
+                .chain(userspace.args().iter().copied())
+                .chain([name.as_str()])
+                .collect();
             devices.push(Spawned::start(
-                "wireguard-go by hand",
+                &format!("{userspace} by hand"),
                 &me.node_ns,
-                &["wireguard-go", "-f", &name],
+                &command,
                 &[],
                 &dir.join(format!("hand-wg-{}.log", me.name)),
             ));
@@ -370,7 +431,7 @@ impl HandTunnels {
             wait_until(
                 Duration::from_secs(10),
                 Duration::from_millis(20),
-                "wireguard-go socket",
+                "the userspace device's socket",
                 || Path::new(&socket).exists(),
             );
             let endpoint = format!("{}:{WG_PORT}", other.underlay_ip());
@@ -393,7 +454,11 @@ impl HandTunnels {
                     &other.pod_cidr(),
                 ],
             );
-            in_ns(&me.node_ns, &["ip", "link", "set", &name, "up"]);
+            // The agent's MTU (node-agent's link.rs): boringtun-cli starts at 1500.
+            in_ns(
+                &me.node_ns,
+                &["ip", "link", "set", &name, "mtu", "1420", "up"],
+            );
             in_ns(
                 &me.node_ns,
                 &["ip", "route", "add", &other.pod_cidr(), "dev", &name],

@@ -44,6 +44,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     let keys = NodeKeys::load_or_generate(&config.state_dir).context("WireGuard key pair")?;
     let mut device_config = DeviceConfig::new(&config.interface, config.wg_port);
     device_config.backend = config.backend;
+    device_config.userspace = config.userspace;
     let device = WgDevice::start(&device_config, &keys)
         .await
         .context("WireGuard device")?;

@@ -8,7 +8,7 @@ use clustermesh_proto::{
     tls::{PeerIdentity, Role},
 };
 
-use crate::wireguard::BackendChoice;
+use crate::wireguard::{BackendChoice, Userspace};
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +35,14 @@ pub struct RunArgs {
     /// auto, kernel, userspace or wireguard-go.
     #[arg(long, env = "CLUSTERMESH_WIREGUARD", default_value = "auto")]
     pub wireguard: String,
+    /// The userspace implementation, when the device is userspace: wireguard-go or
+    /// boringtun (`boringtun-cli` on PATH).
+    #[arg(
+        long,
+        env = "CLUSTERMESH_WIREGUARD_USERSPACE",
+        default_value = "wireguard-go"
+    )]
+    pub wireguard_userspace: String,
     #[arg(long, env = "CLUSTERMESH_WG_INTERFACE", default_value = "cmwg0")]
     pub wg_interface: String,
     #[arg(long, env = "CLUSTERMESH_WG_PORT", default_value_t = 51820)]
@@ -64,6 +72,7 @@ pub struct AgentConfig {
     pub key_pem: String,
     pub state_dir: PathBuf,
     pub backend: BackendChoice,
+    pub userspace: Userspace,
     pub interface: String,
     pub wg_port: u16,
     pub endpoint: Option<SocketAddr>,
@@ -141,6 +150,10 @@ impl RunArgs {
             .wireguard
             .parse::<BackendChoice>()
             .map_err(|e| bad("--wireguard", e.to_string()))?;
+        let userspace = self
+            .wireguard_userspace
+            .parse::<Userspace>()
+            .map_err(|e| bad("--wireguard-userspace", e.to_string()))?;
         if self.wg_interface.is_empty() || self.wg_interface.len() > 15 {
             return Err(bad(
                 "--wg-interface",
@@ -159,6 +172,7 @@ impl RunArgs {
             key_pem,
             state_dir: self.state_dir,
             backend,
+            userspace,
             interface: self.wg_interface,
             wg_port: self.wg_port,
             endpoint: self

@@ -2,9 +2,10 @@
 //! ([`device`]) and the [`Tunnels`](crate::exec::Tunnels) executor that programs its
 //! peers ([`tunnels`]).
 //!
-//! Where the kernel has no WireGuard module the device is `wireguard-go`, run as its own
-//! long-lived process: it outlives an agent restart, and the restarted agent adopts it
-//! through its UAPI socket instead of starting another (which would drop every session).
+//! Where the kernel has no WireGuard module the device is `wireguard-go` (or
+//! `boringtun-cli`, `--wireguard-userspace`), run as its own long-lived process: it
+//! outlives an agent restart, and the restarted agent adopts it through its UAPI socket
+//! instead of starting another (which would drop every session).
 
 pub mod device;
 pub mod keys;
@@ -15,7 +16,7 @@ mod uapi;
 
 use std::{io, path::PathBuf, time::Duration};
 
-pub use device::{BackendChoice, DeviceConfig, DeviceProcess, WgDevice};
+pub use device::{BackendChoice, DeviceConfig, DeviceProcess, Userspace, WgDevice};
 pub use keys::NodeKeys;
 pub use process::cleanup;
 pub use tunnels::WireGuardTunnels;
@@ -41,6 +42,8 @@ pub enum WireGuardError {
     InterfaceName { name: String, reason: String },
     #[error("unknown WireGuard backend {0:?}: expected auto, kernel, userspace or wireguard-go")]
     UnknownBackend(String),
+    #[error("unknown userspace WireGuard {0:?}: expected wireguard-go or boringtun")]
+    UnknownUserspace(String),
     #[error(
         "kernel WireGuard backend unavailable for {interface} (no WireGuard support in this \
          kernel?): {source}; use --wireguard userspace"

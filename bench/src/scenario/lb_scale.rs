@@ -26,7 +26,10 @@ use self::{
     services::{SERVER_PORTS, VIP_PORT},
     topology::{CLIENT_SOURCES, Topology, client_source},
 };
-use crate::record::{Baseline, Ratio, Record, Target};
+use crate::{
+    record::{Baseline, Ratio, Record, Target},
+    stats::Summary,
+};
 
 const COUNTS: [usize; 3] = [10, 1_000, 10_000];
 const LOAD: Duration = Duration::from_secs(2);
@@ -84,12 +87,15 @@ pub fn run() -> anyhow::Result<Record> {
     for &(count, balancer) in &configs {
         applied.push(install(count, balancer, CHANGES)?);
     }
+    // Every install before a load run is a full apply too: the figure is their median,
+    // since one sample swings by a third on this machine.
+    let mut full_runs: Vec<Vec<f64>> = applied.iter().map(|a| vec![a.full_ms]).collect();
     // Rounds over every configuration, so a drift of the machine during the run (it
     // has been seen) affects each alike.
     let mut runs: Vec<Vec<LoadResult>> = vec![Vec::new(); configs.len()];
     for _ in 0..LOAD_RUNS {
         for (i, &(count, balancer)) in configs.iter().enumerate() {
-            install(count, balancer, 0)?;
+            full_runs[i].push(install(count, balancer, 0)?.full_ms);
             let target = format!("{}:{VIP_PORT}", services::vip(count - 1));
             let source = sources.next().context("a client address per load run")?;
             let load: LoadResult = json_of(&topo.exec(
@@ -114,9 +120,12 @@ pub fn run() -> anyhow::Result<Record> {
             runs[i].push(load);
         }
     }
-    for ((&(count, balancer), applied), mut runs) in configs.iter().zip(applied).zip(runs) {
+    for (((&(count, balancer), mut applied), mut runs), full_ms_runs) in
+        configs.iter().zip(applied).zip(runs).zip(full_runs)
+    {
         runs.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
         let load = runs.swap_remove(runs.len() / 2);
+        applied.full_ms = Summary::of(&full_ms_runs).map_or(f64::NAN, |s| s.p50);
         eprintln!(
             "{:>8} {count:>6} services: full apply {:.1} ms, one change p50 {:.1} ms, \
              {:.0} connections/s (median of {LOAD_RUNS}), latency p50 {:.0} µs p99 {:.0} µs",
@@ -131,6 +140,7 @@ pub fn run() -> anyhow::Result<Record> {
             balancer,
             count,
             applied,
+            full_ms_runs,
             load,
         });
     }
@@ -147,7 +157,9 @@ pub fn run() -> anyhow::Result<Record> {
 struct Row {
     balancer: Balancer,
     count: usize,
+    /// Its `full_ms` is the median of `full_ms_runs`.
     applied: ApplyResult,
+    full_ms_runs: Vec<f64>,
     load: LoadResult,
 }
 
@@ -162,6 +174,7 @@ fn record(rows: &[Row], iptables_version: &str) -> Record {
             "load_runs_median_of": LOAD_RUNS,
             "client_threads": CLIENT_THREADS,
             "one_backend_changes": CHANGES,
+            "full_applies_median_of": LOAD_RUNS + 1,
         }),
     );
     let of = |balancer: Balancer| -> Value {
@@ -170,7 +183,7 @@ fn record(rows: &[Row], iptables_version: &str) -> Record {
             .map(|r| {
                 (
                     r.count.to_string(),
-                    json!({"apply": r.applied, "load": r.load}),
+                    json!({"apply": r.applied, "full_apply_runs_ms": r.full_ms_runs, "load": r.load}),
                 )
             })
             .collect::<serde_json::Map<_, _>>()

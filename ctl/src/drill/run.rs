@@ -17,6 +17,7 @@ use super::{
 #[derive(Debug, Clone, Copy)]
 pub struct Timings {
     /// Probing before the fault, to have a baseline and the counters' starting values.
+    /// A second is ten buckets: enough to show the service healthy before the fault.
     pub baseline: Duration,
     /// How much longer than `baseline` to wait for every run's first counter samples.
     pub sample_grace: Duration,
@@ -39,7 +40,7 @@ pub struct Timings {
 impl Default for Timings {
     fn default() -> Self {
         Self {
-            baseline: Duration::from_secs(2),
+            baseline: Duration::from_secs(1),
             sample_grace: Duration::from_secs(10),
             stable: Duration::from_secs(2),
             tail: Duration::from_secs(1),

@@ -25,6 +25,7 @@ fn args(dir: &Path, role: Role, name: &str) -> RunArgs {
         key: dir.join("tls.key"),
         state_dir: dir.join("state"),
         wireguard: "auto".into(),
+        wireguard_userspace: "wireguard-go".into(),
         wg_interface: "cmwg0".into(),
         wg_port: 51820,
         underlay_address: Some("192.0.2.1".parse().expect("ip")),
@@ -54,7 +55,7 @@ fn a_valid_config_takes_the_cluster_from_the_certificate() {
 #[test]
 fn refusals_name_the_flag() {
     // One directory per case: each writes its own certificate files.
-    let dirs: Vec<tempfile::TempDir> = (0..6)
+    let dirs: Vec<tempfile::TempDir> = (0..7)
         .map(|_| tempfile::tempdir().expect("tempdir"))
         .collect();
     let mut dirs = dirs.iter().map(|d| d.path());
@@ -81,6 +82,13 @@ fn refusals_name_the_flag() {
                 ..args(next(), Role::Agent, "n1")
             },
             "--wireguard: ",
+        ),
+        (
+            RunArgs {
+                wireguard_userspace: "tailscale".into(),
+                ..args(next(), Role::Agent, "n1")
+            },
+            "--wireguard-userspace: unknown userspace WireGuard \"tailscale\"",
         ),
         (
             RunArgs {

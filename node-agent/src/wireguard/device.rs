@@ -1,5 +1,6 @@
 //! Starting (or adopting) and configuring the WireGuard device: the kernel's where it
-//! has WireGuard, else a `wireguard-go` process of its own (see [`process`](super::process)).
+//! has WireGuard, else a userspace implementation's process of its own (`wireguard-go`
+//! or `boringtun-cli`, see [`process`](super::process)).
 
 use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
 
@@ -46,13 +47,64 @@ impl fmt::Display for BackendChoice {
     }
 }
 
+/// `--wireguard-userspace`: which userspace implementation runs the device when it is
+/// not the kernel's. Both serve the same UAPI socket, so everything after the start is
+/// the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Userspace {
+    #[default]
+    WireguardGo,
+    Boringtun,
+}
+
+impl Userspace {
+    /// The program, looked up on `PATH`.
+    pub fn program(self) -> &'static str {
+        match self {
+            Self::WireguardGo => "wireguard-go",
+            Self::Boringtun => "boringtun-cli",
+        }
+    }
+
+    /// Its arguments before the interface name: in the foreground, so that the process
+    /// serving the socket is the one spawned. boringtun-cli would otherwise drop to the
+    /// user that ran `sudo`, and fail where there is none (an agent runs as root).
+    pub fn args(self) -> &'static [&'static str] {
+        match self {
+            Self::WireguardGo => &["-f"],
+            Self::Boringtun => &["-f", "--disable-drop-privileges"],
+        }
+    }
+}
+
+impl FromStr for Userspace {
+    type Err = WireGuardError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "wireguard-go" => Ok(Self::WireguardGo),
+            "boringtun" | "boringtun-cli" => Ok(Self::Boringtun),
+            _ => Err(WireGuardError::UnknownUserspace(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Userspace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::WireguardGo => "wireguard-go",
+            Self::Boringtun => "boringtun",
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DeviceConfig {
     pub interface: String,
     pub backend: BackendChoice,
     pub listen_port: u16,
     /// The userspace implementation to run.
-    pub wireguard_go: PathBuf,
+    pub userspace: Userspace,
     /// Where the device process's output goes (appended); `None` discards it.
     pub log_file: Option<PathBuf>,
     /// How long a new device process may take to answer on its UAPI socket.
@@ -65,7 +117,7 @@ impl DeviceConfig {
             interface: interface.into(),
             backend: BackendChoice::Auto,
             listen_port,
-            wireguard_go: PathBuf::from("wireguard-go"),
+            userspace: Userspace::default(),
             log_file: None,
             start_timeout: Duration::from_secs(5),
         }

@@ -17,11 +17,22 @@ fn connect(interface: &str) -> Result<Handle, WireGuardError> {
     Ok(handle)
 }
 
-/// Sets `interface` up. No address is assigned: routes are another executor's job.
+/// The tunnel's MTU: a 1500-byte underlay less WireGuard's 80 bytes over IPv6, the
+/// default of the kernel's device, wireguard-go and wg-quick. boringtun-cli starts at
+/// 1500, which would fragment every full-sized packet on the underlay.
+const TUNNEL_MTU: u32 = 1420;
+
+/// Sets `interface` up with [`TUNNEL_MTU`]. No address is assigned: routes are another
+/// executor's job.
 pub async fn set_up(interface: &str) -> Result<(), WireGuardError> {
     connect(interface)?
         .link()
-        .set(LinkUnspec::new_with_name(interface).up().build())
+        .set(
+            LinkUnspec::new_with_name(interface)
+                .up()
+                .mtu(TUNNEL_MTU)
+                .build(),
+        )
         .execute()
         .await
         .map_err(|e| netlink("setting up", interface, e))

@@ -1,6 +1,7 @@
 //! The userspace device's own process: started, adopted, stopped.
 //!
-//! It is `wireguard-go` in the *foreground* (`-f`), in a process group of its own, with
+//! It is `wireguard-go` (or `boringtun-cli`) in the *foreground* (`-f`), in a process
+//! group of its own, with
 //! output to a log file or `/dev/null` (never a pipe: once the agent is gone a write to
 //! it would kill the device with SIGPIPE). We prefer this to letting it daemonize because
 //! the process serving the UAPI socket is then the very one we spawned, so `SO_PEERCRED`
@@ -8,7 +9,7 @@
 //! to the agent away from it. It is never killed when the agent exits: a later agent
 //! finds its socket answering and adopts it.
 
-use std::{process::Stdio, time::Duration};
+use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use tokio::{process::Command, time::Instant};
 use tracing::{info, warn};
@@ -66,8 +67,9 @@ pub(super) async fn ensure_process(config: &DeviceConfig) -> Result<DeviceProces
         info!(interface = %name, pid, "adopting the running WireGuard device");
         return Ok(DeviceProcess { pid, adopted: true });
     }
+    let program = PathBuf::from(config.userspace.program());
     let spawn_error = |source| WireGuardError::Spawn {
-        program: config.wireguard_go.clone(),
+        program: program.clone(),
         interface: name.to_owned(),
         source,
     };
@@ -86,8 +88,8 @@ pub(super) async fn ensure_process(config: &DeviceConfig) -> Result<DeviceProces
         }
         None => (Stdio::null(), Stdio::null()),
     };
-    let mut child = Command::new(&config.wireguard_go)
-        .arg("-f")
+    let mut child = Command::new(&program)
+        .args(config.userspace.args())
         .arg(name)
         .env_remove("WG_TUN_FD")
         .env_remove("WG_UAPI_FD")
@@ -102,7 +104,7 @@ pub(super) async fn ensure_process(config: &DeviceConfig) -> Result<DeviceProces
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(WireGuardError::DeviceExited {
-                program: config.wireguard_go.clone(),
+                program,
                 interface: name.to_owned(),
                 status,
             });

@@ -37,6 +37,17 @@ pub struct Agent {
 
 impl Agent {
     pub fn start(c: &Cluster, api: &Apiserver, dir: &Path, interface: &str) -> Self {
+        Self::start_with(c, api, dir, interface, "wireguard-go")
+    }
+
+    /// With `userspace` (`--wireguard-userspace`) running the device.
+    pub fn start_with(
+        c: &Cluster,
+        api: &Apiserver,
+        dir: &Path,
+        interface: &str,
+        userspace: &str,
+    ) -> Self {
         let cert = |f: &str| path(&api.agent_certs.join(f));
         let apiserver = format!("https://{}:{}", c.underlay_ip(), super::clusters::API_PORT);
         let state = path(&dir.join(format!("{}-state", c.name)));
@@ -64,6 +75,8 @@ impl Agent {
             &state,
             "--wireguard",
             "userspace",
+            "--wireguard-userspace",
+            userspace,
             "--wg-interface",
             interface,
             "--wg-port",

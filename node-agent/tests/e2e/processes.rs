@@ -75,8 +75,6 @@ impl Spawned {
         None
     }
 
-    /// SIGTERM by PID, then waits up to `grace` (SIGKILL after it). `None` if it had to
-    /// be killed.
     /// SIGSTOP (`true`) or SIGCONT (`false`): the process holds its state but uses no CPU.
     pub fn pause(&self, paused: bool) {
         if let Some(child) = &self.child {
@@ -84,6 +82,8 @@ impl Spawned {
         }
     }
 
+    /// SIGTERM by PID, then waits up to `grace` (SIGKILL after it). `None` if it had to
+    /// be killed.
     pub fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         if let Some(status) = child.try_wait().expect("try_wait") {
