@@ -7,6 +7,7 @@
 //! state changes nothing and the dataplane does not flap.
 
 mod access;
+mod by_cluster;
 mod endpoints;
 mod records;
 
@@ -15,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use clustermesh_proto::{ClusterName, PeerState, StoreKey, SyncedKey, SyncedMarker, WatchEvent};
 use tracing::debug;
 
-pub use self::endpoints::EndpointRef;
 use self::records::Records;
 pub use self::records::ServiceName;
+pub use self::{by_cluster::ByCluster, endpoints::EndpointRef};
 
 /// Where to resume `Mesh.Watch` after a disconnect (`WatchRequest.resume_revision` and
 /// `resume_epoch`).

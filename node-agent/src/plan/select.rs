@@ -2,22 +2,20 @@
 //! [`clustermesh_proto::selection`], shared with `ctl services` so that what ctl shows
 //! as selected is what the agent programs. Here: the view's facts in its terms.
 
-use std::collections::BTreeMap;
-
 use clustermesh_proto::{
-    ClusterName, GlobalService, ServicePort,
+    ClusterName, ServicePort,
     selection::{ClusterCopy, Decision, Lease, decide},
 };
 
 use super::{BackendTarget, LocalNode};
-use crate::view::MergedView;
+use crate::view::{ByCluster, MergedView};
 
 /// The sorted backends of one frontend of `by_cluster` (one service in every cluster);
 /// empty when none qualifies, which executors turn into a reject.
 pub(super) fn backends(
     view: &MergedView,
     me: &LocalNode,
-    by_cluster: &BTreeMap<ClusterName, GlobalService>,
+    by_cluster: &ByCluster,
     port: &ServicePort,
 ) -> Vec<BackendTarget> {
     // Without our own copy there is no frontend here.

@@ -4,11 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clustermesh_proto::{
-    Cluster, ClusterName, GlobalService, Identity, Node, PeerState, RecordKind, SyncedKey,
-    SyncedMarker,
+    Cluster, ClusterName, Identity, Node, PeerState, RecordKind, SyncedKey, SyncedMarker,
 };
 
-use super::{EndpointRef, MergedView, ServiceName};
+use super::{ByCluster, EndpointRef, MergedView, ServiceName};
 
 impl MergedView {
     pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
@@ -43,14 +42,12 @@ impl MergedView {
     }
 
     /// Every global service, with its record in each cluster that exports it.
-    pub fn services(
-        &self,
-    ) -> impl Iterator<Item = (&ServiceName, &BTreeMap<ClusterName, GlobalService>)> {
+    pub fn services(&self) -> impl Iterator<Item = (&ServiceName, &ByCluster)> {
         self.records.services.iter()
     }
 
     /// One global service (`namespace/name`) across clusters, by cluster.
-    pub fn service(&self, name: &ServiceName) -> Option<&BTreeMap<ClusterName, GlobalService>> {
+    pub fn service(&self, name: &ServiceName) -> Option<&ByCluster> {
         self.records.services.get(name)
     }
 
@@ -78,7 +75,7 @@ impl MergedView {
             (RecordKind::Endpoint, r.endpoints.len()),
             (
                 RecordKind::GlobalService,
-                r.services.values().map(BTreeMap::len).sum(),
+                r.services.values().map(ByCluster::len).sum(),
             ),
         ])
     }

@@ -7,7 +7,7 @@ use clustermesh_proto::{
     RecordKind, StoreKey,
 };
 
-use super::endpoints::EndpointTable;
+use super::{by_cluster::ByCluster, endpoints::EndpointTable};
 
 /// `namespace/name` of a global service: the same service in every cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,7 +50,7 @@ pub(super) struct Records {
     pub(super) nodes: BTreeMap<ClusterName, BTreeMap<DnsSubdomain, Node>>,
     pub(super) identities: BTreeMap<StoreKey, Identity>,
     pub(super) endpoints: EndpointTable,
-    pub(super) services: BTreeMap<ServiceName, BTreeMap<ClusterName, GlobalService>>,
+    pub(super) services: BTreeMap<ServiceName, ByCluster>,
 }
 
 impl Records {
@@ -70,10 +70,11 @@ impl Records {
             }
             Record::Identity(i) => replace(&mut self.identities, i.store_key(), i),
             Record::Endpoint(e) => self.endpoints.upsert(e, mark),
-            Record::GlobalService(s) => {
-                let inner = self.services.entry(ServiceName::of(&s)).or_default();
-                replace(inner, s.cluster.clone(), s)
-            }
+            Record::GlobalService(s) => self
+                .services
+                .entry(ServiceName::of(&s))
+                .or_default()
+                .replace(s),
         };
         (key, changed)
     }
@@ -89,14 +90,14 @@ impl Records {
                 .parse()
                 .is_ok_and(|ip| self.endpoints.remove(key.cluster(), ip)),
             RecordKind::GlobalService => ServiceName::parse(key.name())
-                .is_some_and(|name| remove_nested(&mut self.services, &name, key.cluster())),
+                .is_some_and(|name| self.remove_service(&name, key.cluster())),
         }
     }
 
     /// The key of every record held but endpoints.
     pub(super) fn keys(&self) -> Vec<StoreKey> {
         let nodes = self.nodes.values().flat_map(BTreeMap::values);
-        let services = self.services.values().flat_map(BTreeMap::values);
+        let services = self.services.values().flat_map(ByCluster::values);
         self.clusters
             .values()
             .map(Keyed::store_key)
@@ -104,6 +105,17 @@ impl Records {
             .chain(self.identities.keys().cloned())
             .chain(services.map(Keyed::store_key))
             .collect()
+    }
+
+    fn remove_service(&mut self, name: &ServiceName, cluster: &ClusterName) -> bool {
+        let Some(copies) = self.services.get_mut(name) else {
+            return false;
+        };
+        let removed = copies.remove(cluster);
+        if copies.is_empty() {
+            self.services.remove(name);
+        }
+        removed
     }
 }
 
