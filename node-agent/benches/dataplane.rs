@@ -36,7 +36,10 @@ use e2e::{
     topology::{Cluster, Topology, in_ns},
     wait_until,
 };
-use node_agent::{netns_testing::in_netns_program, wireguard::Userspace};
+use node_agent::{
+    netns_testing::in_netns_program,
+    wireguard::{TUNNEL_MTU, Userspace},
+};
 
 const NAME: &str = "bench_dataplane";
 /// Readiness flips measured (plus one warm-up).
@@ -454,10 +457,11 @@ impl HandTunnels {
                     &other.pod_cidr(),
                 ],
             );
-            // The agent's MTU (node-agent's link.rs): boringtun-cli starts at 1500.
+            // The agent's MTU: boringtun-cli starts at 1500.
+            let mtu = TUNNEL_MTU.to_string();
             in_ns(
                 &me.node_ns,
-                &["ip", "link", "set", &name, "mtu", "1420", "up"],
+                &["ip", "link", "set", &name, "mtu", &mtu, "up"],
             );
             in_ns(
                 &me.node_ns,

@@ -18,6 +18,7 @@ use std::{io, path::PathBuf, time::Duration};
 
 pub use device::{BackendChoice, DeviceConfig, DeviceProcess, Userspace, WgDevice};
 pub use keys::NodeKeys;
+pub use link::TUNNEL_MTU;
 pub use process::cleanup;
 pub use tunnels::WireGuardTunnels;
 

@@ -27,7 +27,7 @@ pub fn run() -> anyhow::Result<Record> {
     let tools = bench_tools_bin();
     anyhow::ensure!(
         tools.join("boringtun-cli").is_file(),
-        "{} is missing: `make bench` installs it (cargo install boringtun-cli --root target/bench-tools)",
+        "{} is missing: `make bench-tools` installs it",
         tools.join("boringtun-cli").display()
     );
     let path = std::env::join_paths(std::iter::once(tools).chain(std::env::split_paths(
@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn only_what_cargo_run_sets_is_kept_from_the_nested_cargo() {
+    fn the_nested_cargo_loses_only_what_cargo_run_set() {
         for name in [
             "CARGO_MANIFEST_DIR",
             "CARGO_PKG_VERSION",

@@ -20,7 +20,7 @@ fn connect(interface: &str) -> Result<Handle, WireGuardError> {
 /// The tunnel's MTU: a 1500-byte underlay less WireGuard's 80 bytes over IPv6, the
 /// default of the kernel's device, wireguard-go and wg-quick. boringtun-cli starts at
 /// 1500, which would fragment every full-sized packet on the underlay.
-const TUNNEL_MTU: u32 = 1420;
+pub const TUNNEL_MTU: u32 = 1420;
 
 /// Sets `interface` up with [`TUNNEL_MTU`]. No address is assigned: routes are another
 /// executor's job.
