@@ -9,6 +9,7 @@
 mod access;
 mod by_cluster;
 mod endpoints;
+mod identities;
 mod records;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,7 @@ use tracing::debug;
 
 use self::records::Records;
 pub use self::records::ServiceName;
-pub use self::{by_cluster::ByCluster, endpoints::EndpointRef};
+pub use self::{by_cluster::ByCluster, endpoints::EndpointRef, identities::IdentityRef};
 
 /// Where to resume `Mesh.Watch` after a disconnect (`WatchRequest.resume_revision` and
 /// `resume_epoch`).
@@ -40,7 +41,8 @@ pub enum ViewError {
     UnexpectedHeartbeat,
 }
 
-/// Keys seen since `SnapshotBegin`; endpoints are marked instead (`MergedView::mark`).
+/// Keys seen since `SnapshotBegin`; endpoints and identities are marked instead
+/// (`MergedView::mark`).
 #[derive(Debug, Default)]
 struct Seen {
     records: BTreeSet<StoreKey>,
@@ -56,8 +58,9 @@ pub struct MergedView {
     resume: Option<ResumePoint>,
     /// `Some` between `SnapshotBegin` and `SnapshotEnd`.
     snapshot: Option<Seen>,
-    /// Counts snapshots begun; an endpoint carries the value current when it was last
-    /// sent, so those not sent since the latest `SnapshotBegin` are the stale ones.
+    /// Counts snapshots begun; an endpoint or identity carries the value current when
+    /// it was last sent, so those not sent since the latest `SnapshotBegin` are the
+    /// stale ones.
     mark: u32,
     /// Bumped whenever something the planner reads changes.
     generation: u64,
@@ -184,6 +187,7 @@ impl MergedView {
             }
         }
         removed |= self.records.endpoints.sweep(self.mark);
+        removed |= self.records.identities.sweep(self.mark);
         let (synced, peers) = (self.synced.len(), self.peers.len());
         self.synced.retain(|key, _| seen.synced.contains(key));
         self.peers.retain(|cluster, _| seen.peers.contains(cluster));

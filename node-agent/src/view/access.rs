@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clustermesh_proto::{
-    Cluster, ClusterName, Identity, Node, PeerState, RecordKind, SyncedKey, SyncedMarker,
+    Cluster, ClusterName, Node, PeerState, RecordKind, SyncedKey, SyncedMarker,
 };
 
-use super::{ByCluster, EndpointRef, MergedView, ServiceName};
+use super::{ByCluster, EndpointRef, IdentityRef, MergedView, ServiceName};
 
 impl MergedView {
     pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
@@ -51,8 +51,9 @@ impl MergedView {
         self.records.services.get(name)
     }
 
-    pub fn identities(&self) -> impl Iterator<Item = &Identity> {
-        self.records.identities.values()
+    /// Every identity, by cluster, then id.
+    pub fn identities(&self) -> impl Iterator<Item = IdentityRef<'_>> {
+        self.records.identities.iter()
     }
 
     /// Every endpoint, by cluster, then IP.

@@ -1,32 +1,37 @@
 //! Remote endpoints, held the way a dataplane reads them: per cluster, IP → identity,
 //! node, namespace and pod. At a million endpoints the view is most of the agent's
-//! memory, so an entry is kept small: node and namespace names are shared (one copy
-//! per distinct name), the pod name is an exact-size box, and snapshot bookkeeping is
-//! a mark on the entry instead of a set of keys seen (`MergedView::prune`).
+//! memory, so an entry is kept small: node and namespace names are numbers into one
+//! shared copy of each (`names`), IPv4 addresses are keyed by their four bytes, the
+//! pod name is an exact-size box, and snapshot bookkeeping is a mark on the entry
+//! instead of a set of keys seen (`MergedView::prune`).
 
-use std::{
-    collections::{BTreeMap, HashSet},
-    net::IpAddr,
-    sync::Arc,
-};
+mod addresses;
+mod names;
+
+use std::{collections::BTreeMap, net::IpAddr};
 
 use clustermesh_proto::{ClusterName, Endpoint, IdentityId};
 
+use self::{
+    addresses::Addresses,
+    names::{NameId, Names},
+};
+
 #[derive(Debug, Default)]
 pub(super) struct EndpointTable {
-    by_cluster: BTreeMap<ClusterName, BTreeMap<IpAddr, Entry>>,
-    /// Node and namespace names in use; a name is dropped with its last entry.
-    names: HashSet<Arc<str>>,
+    by_cluster: BTreeMap<ClusterName, Addresses<Entry>>,
+    names: Names,
     len: usize,
 }
 
+/// 32 bytes, against 56 with shared `Arc<str>` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
     identity: IdentityId,
     /// The snapshot number current when the entry was last sent.
     mark: u32,
-    node: Arc<str>,
-    namespace: Arc<str>,
+    node: NameId,
+    namespace: NameId,
     pod: Box<str>,
 }
 
@@ -57,11 +62,11 @@ impl EndpointTable {
             pod,
         } = endpoint;
         let entries = self.by_cluster.entry(cluster).or_default();
-        if let Some(held) = entries.get_mut(&ip) {
+        if let Some(held) = entries.get_mut(ip) {
             held.mark = mark;
             if held.identity == identity
-                && *held.node == *node.as_str()
-                && *held.namespace == *namespace.as_str()
+                && self.names.get(held.node) == node.as_str()
+                && self.names.get(held.namespace) == namespace.as_str()
                 && *held.pod == *pod.as_str()
             {
                 return false;
@@ -70,12 +75,12 @@ impl EndpointTable {
         let entry = Entry {
             identity,
             mark,
-            node: intern(&mut self.names, node.as_str()),
-            namespace: intern(&mut self.names, namespace.as_str()),
+            node: self.names.acquire(node.as_str()),
+            namespace: self.names.acquire(namespace.as_str()),
             pod: pod.into_string().into_boxed_str(),
         };
         match entries.insert(ip, entry) {
-            Some(old) => release(&mut self.names, old),
+            Some(old) => old.release_names(&mut self.names),
             None => self.len += 1,
         }
         true
@@ -86,14 +91,14 @@ impl EndpointTable {
         let Some(entries) = self.by_cluster.get_mut(cluster) else {
             return false;
         };
-        let Some(old) = entries.remove(&ip) else {
+        let Some(old) = entries.remove(ip) else {
             return false;
         };
         if entries.is_empty() {
             self.by_cluster.remove(cluster);
         }
         self.len -= 1;
-        release(&mut self.names, old);
+        old.release_names(&mut self.names);
         true
     }
 
@@ -101,28 +106,31 @@ impl EndpointTable {
     /// ended); whether any was dropped.
     pub(super) fn sweep(&mut self, mark: u32) -> bool {
         let before = self.len;
+        let names = &mut self.names;
         for entries in self.by_cluster.values_mut() {
-            entries.retain(|_, entry| entry.mark == mark);
+            entries.retain(|entry| {
+                let keep = entry.mark == mark;
+                if !keep {
+                    entry.release_names(names);
+                }
+                keep
+            });
         }
         self.by_cluster.retain(|_, entries| !entries.is_empty());
-        self.len = self.by_cluster.values().map(BTreeMap::len).sum();
-        if self.len == before {
-            return false;
-        }
-        // Names only the set still holds belonged to dropped entries.
-        self.names.retain(|name| Arc::strong_count(name) > 1);
-        true
+        self.len = self.by_cluster.values().map(Addresses::len).sum();
+        self.len != before
     }
 
     /// Every endpoint, by cluster, then IP.
     pub(super) fn iter(&self) -> impl Iterator<Item = EndpointRef<'_>> {
-        self.by_cluster.iter().flat_map(|(cluster, entries)| {
+        let names = &self.names;
+        self.by_cluster.iter().flat_map(move |(cluster, entries)| {
             entries.iter().map(move |(ip, e)| EndpointRef {
                 cluster,
-                ip: *ip,
+                ip,
                 identity: e.identity,
-                node: &e.node,
-                namespace: &e.namespace,
+                node: names.get(e.node),
+                namespace: names.get(e.namespace),
                 pod: &e.pod,
             })
         })
@@ -131,26 +139,14 @@ impl EndpointTable {
     pub(super) fn contains(&self, cluster: &ClusterName, ip: IpAddr) -> bool {
         self.by_cluster
             .get(cluster)
-            .is_some_and(|entries| entries.contains_key(&ip))
+            .is_some_and(|entries| entries.contains(ip))
     }
 }
 
-fn intern(names: &mut HashSet<Arc<str>>, name: &str) -> Arc<str> {
-    if let Some(held) = names.get(name) {
-        return held.clone();
-    }
-    let name: Arc<str> = Arc::from(name);
-    names.insert(name.clone());
-    name
-}
-
-/// Forgets the names `old` was the last user of (only the set's copy and `old`'s are
-/// left).
-fn release(names: &mut HashSet<Arc<str>>, old: Entry) {
-    for name in [old.node, old.namespace] {
-        if Arc::strong_count(&name) == 2 {
-            names.remove(&*name);
-        }
+impl Entry {
+    fn release_names(&self, names: &mut Names) {
+        names.release(self.node);
+        names.release(self.namespace);
     }
 }
 

@@ -3,11 +3,11 @@
 use std::{borrow::Borrow, collections::BTreeMap, fmt};
 
 use clustermesh_proto::{
-    Cluster, ClusterName, DnsLabel, DnsSubdomain, GlobalService, Identity, Keyed, Node, Record,
+    Cluster, ClusterName, DnsLabel, DnsSubdomain, GlobalService, IdentityId, Keyed, Node, Record,
     RecordKind, StoreKey,
 };
 
-use super::{by_cluster::ByCluster, endpoints::EndpointTable};
+use super::{by_cluster::ByCluster, endpoints::EndpointTable, identities::IdentityTable};
 
 /// `namespace/name` of a global service: the same service in every cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,23 +43,24 @@ impl fmt::Display for ServiceName {
 /// Every record kind in its own map. Nodes and services are nested so the planner's
 /// questions ("the nodes of cluster X", "service S in every cluster") are lookups.
 /// Inner maps are never left empty, so iterating them never finds a ghost entry.
-/// Endpoints, by far the most numerous, have a compact table of their own.
+/// Endpoints, by far the most numerous, and identities, one per label set, have
+/// compact tables of their own.
 #[derive(Debug, Default)]
 pub(super) struct Records {
     pub(super) clusters: BTreeMap<ClusterName, Cluster>,
     pub(super) nodes: BTreeMap<ClusterName, BTreeMap<DnsSubdomain, Node>>,
-    pub(super) identities: BTreeMap<StoreKey, Identity>,
+    pub(super) identities: IdentityTable,
     pub(super) endpoints: EndpointTable,
     pub(super) services: BTreeMap<ServiceName, ByCluster>,
 }
 
 impl Records {
-    /// Stores `record`, an endpoint with snapshot mark `mark`. Returns whether anything
-    /// changed, and the record's key unless it is an endpoint (endpoints are tracked by
-    /// their mark, not by key).
+    /// Stores `record`, an endpoint or identity with snapshot mark `mark`. Returns
+    /// whether anything changed, and the record's key unless it is an endpoint or an
+    /// identity (those are tracked by their mark, not by key).
     pub(super) fn upsert(&mut self, record: Record, mark: u32) -> (Option<StoreKey>, bool) {
         let key = match &record {
-            Record::Endpoint(_) => None,
+            Record::Endpoint(_) | Record::Identity(_) => None,
             other => Some(other.store_key()),
         };
         let changed = match record {
@@ -68,7 +69,7 @@ impl Records {
                 let inner = self.nodes.entry(n.cluster.clone()).or_default();
                 replace(inner, n.name.clone(), n)
             }
-            Record::Identity(i) => replace(&mut self.identities, i.store_key(), i),
+            Record::Identity(i) => self.identities.upsert(i, mark),
             Record::Endpoint(e) => self.endpoints.upsert(e, mark),
             Record::GlobalService(s) => self
                 .services
@@ -84,7 +85,9 @@ impl Records {
         match key.kind() {
             RecordKind::Cluster => self.clusters.remove(key.name()).is_some(),
             RecordKind::Node => remove_nested(&mut self.nodes, key.cluster(), key.name()),
-            RecordKind::Identity => self.identities.remove(key).is_some(),
+            RecordKind::Identity => (key.name().parse::<u32>().ok())
+                .and_then(|id| IdentityId::try_from(id).ok())
+                .is_some_and(|id| self.identities.remove(key.cluster(), id)),
             RecordKind::Endpoint => key
                 .name()
                 .parse()
@@ -94,7 +97,7 @@ impl Records {
         }
     }
 
-    /// The key of every record held but endpoints.
+    /// The key of every record held but endpoints and identities.
     pub(super) fn keys(&self) -> Vec<StoreKey> {
         let nodes = self.nodes.values().flat_map(BTreeMap::values);
         let services = self.services.values().flat_map(ByCluster::values);
@@ -102,7 +105,6 @@ impl Records {
             .values()
             .map(Keyed::store_key)
             .chain(nodes.map(Keyed::store_key))
-            .chain(self.identities.keys().cloned())
             .chain(services.map(Keyed::store_key))
             .collect()
     }

@@ -171,7 +171,7 @@ fn identities_and_endpoints_are_kept_and_pruned_too() {
         labels: [("app".to_owned(), "web".to_owned())].into(),
     };
     let endpoint = endpoint("10.2.1.7", "b1", "web-1");
-    let mut view = view_of(vec![identity.into_record(), endpoint.into_record()]);
+    let mut view = view_of(vec![identity.clone().into_record(), endpoint.into_record()]);
     assert_eq!(
         (view.identities().count(), view.endpoints().count()),
         (1, 1)
@@ -180,6 +180,12 @@ fn identities_and_endpoints_are_kept_and_pruned_too() {
         .expect("delete");
     assert_eq!(view.endpoints().count(), 0);
     apply_all(&mut view, [begin(102), end(102, EPOCH)]);
+    assert_eq!(view.identities().count(), 0);
+    // Back by a live event, then gone by its key.
+    apply_all(&mut view, [upsert(identity, 103)]);
+    assert_eq!(view.identities().count(), 1);
+    view.apply(delete(pb::RecordKind::Identity, "b", "131073", 104))
+        .expect("delete");
     assert_eq!(view.identities().count(), 0);
 }
 

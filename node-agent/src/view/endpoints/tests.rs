@@ -22,7 +22,7 @@ fn names_are_shared_and_forgotten_with_their_last_endpoint() {
     // Moving the last endpoint of b1 elsewhere forgets b1.
     table.upsert(endpoint("10.2.1.7", "b3", "web-1"), 1);
     table.upsert(endpoint("10.2.1.8", "b3", "web-2"), 1);
-    let mut names: Vec<&str> = table.names.iter().map(|n| &**n).collect();
+    let mut names: Vec<&str> = table.names.iter().collect();
     names.sort_unstable();
     assert_eq!(names, ["b3", "shop"]);
     assert_eq!(table.len(), 2);
@@ -40,4 +40,9 @@ fn a_sweep_drops_what_its_mark_did_not_reach_and_the_names_with_it() {
     assert!(table.contains(&b(), "10.2.1.7".parse().expect("ip")));
     assert_eq!(table.names.len(), 2);
     assert!(!table.remove(&b(), "10.2.2.7".parse().expect("ip")));
+}
+
+#[test]
+fn an_entry_is_32_bytes() {
+    assert_eq!(std::mem::size_of::<Entry>(), 32);
 }

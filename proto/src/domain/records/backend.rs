@@ -25,12 +25,16 @@ impl TryFrom<pb::Backend> for Backend {
 
     fn try_from(msg: pb::Backend) -> Result<Self, Self::Error> {
         let ip = parse_ip(&msg.ip).at("ip")?;
-        let ports = msg
+        let mut ports: Vec<BackendPort> = msg
             .ports
             .into_iter()
             .enumerate()
             .map(|(i, p)| BackendPort::try_from(p).at_with(|| format!("ports[{i}]")))
             .collect::<Result<_, _>>()?;
+        // The collect reuses the decoded vector, which grew by doubling from four: a
+        // one-port backend would keep room for four, and an agent holds tens of
+        // thousands of backends.
+        ports.shrink_to_fit();
         let node = if msg.node.is_empty() {
             None
         } else {
@@ -77,6 +81,19 @@ mod tests {
             let domain = Backend::try_from(msg.clone()).expect("valid");
             assert_eq!(pb::Backend::from(domain), msg);
         }
+    }
+
+    #[test]
+    fn a_decoded_backend_keeps_no_spare_port_capacity() {
+        use prost::Message as _;
+        let bytes = fixtures::backend().encode_to_vec();
+        let decoded = pb::Backend::decode(bytes.as_slice()).expect("decodes");
+        assert!(
+            decoded.ports.capacity() > decoded.ports.len(),
+            "prost grows by doubling"
+        );
+        let backend = Backend::try_from(decoded).expect("valid");
+        assert_eq!(backend.ports.capacity(), backend.ports.len());
     }
 
     #[test]
