@@ -53,10 +53,11 @@ impl Names {
     pub(super) fn release(&mut self, id: NameId) {
         let slot = self.slot_mut(id);
         slot.users -= 1;
-        if slot.users == 0 {
-            let name = slot.name.clone();
-            self.ids.remove(&name);
-            self.slots[id.0 as usize] = None;
+        if slot.users > 0 {
+            return;
+        }
+        if let Some(slot) = self.slots[id.0 as usize].take() {
+            self.ids.remove(&slot.name);
             self.free.push(id);
         }
     }
