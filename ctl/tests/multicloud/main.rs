@@ -24,6 +24,7 @@
 //! | `drill::…` | `ctl drill failover`: backends and cluster faults recover within their bounds and fail back |
 
 mod cmd;
+mod conntrack;
 mod demo;
 mod extra_cluster;
 mod json;

@@ -11,20 +11,26 @@
 //! lease (DESIGN.md, "Failure handling").
 //!
 //! Probes from gcp's and onprem's client pods hit the VIP every 10 ms, each on a new
-//! connection (a new load-balancing decision). A probe is *bad* when it fails or aws
-//! answers it; the takeout time is from the kill to the start of the last bad probe,
-//! after which every probe is answered by the remaining clouds for at least 2 s.
+//! connection (a new load-balancing decision). A probe is *bad* when aws answers it, or
+//! it fails and the client node's conntrack entry for it shows it was sent to aws's
+//! backend (or there is no entry to say). The takeout time is from the kill to the
+//! start of the last bad probe, after which every probe goes to the remaining clouds
+//! for at least 2 s. A probe that failed at a backend that stayed up is not the killed
+//! node's doing: it is printed, with the backend, and not counted against the takeout.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
-    demo::{CLOUDS, Demo, Options, VIP, others},
+    conntrack,
+    demo::{CLOUDS, Demo, ECHO_PORT, Options, VIP, others},
     json::{backends, cluster, find, service},
     prober::{self, Probe, Prober},
     wait::{self, epoch_now},
 };
 
 const TAG: &str = "mckl";
+/// The client pods run on node 2; their connections to the VIP are DNATed there.
+const CLIENT_NODE: u8 = 2;
 const VICTIM: &str = "aws";
 /// `clustermesh-apiserver run --node-lease-ttl`'s default, which the demo uses.
 const LEASE_TTL: Duration = Duration::from_secs(3);
@@ -95,12 +101,23 @@ fn a_killed_node_leaves_load_balancing_within_the_lease_ttl_plus_1s() {
     );
 
     // Until each prober has seen the window of good probes, then stop them.
+    let victim_backend = format!("{}:{ECHO_PORT}", demo.echo_ip(VICTIM));
+    let judge = |cloud: &str, probes: Vec<Probe>| {
+        let backends = conntrack::vip_backends(&demo.node_ns(cloud, CLIENT_NODE), VIP, 80);
+        probes
+            .into_iter()
+            .map(|p| {
+                let verdict = verdict(&p, &backends, &victim_backend);
+                (p, verdict)
+            })
+            .collect::<Vec<_>>()
+    };
     for (cloud, prober) in &mut probers {
         let what = format!("{cloud}'s client: {WINDOW:?} of answers from the remaining clouds");
         wait::until(Duration::from_secs(30), &what, || {
-            let probes = prober.probes();
+            let probes = judge(cloud, prober.probes());
             let last_bad = last_bad_start(&probes, killed_at).unwrap_or(killed_at);
-            let latest = probes.iter().map(|p| p.start).fold(0.0, f64::max);
+            let latest = probes.iter().map(|(p, _)| p.start).fold(0.0, f64::max);
             let needed = last_bad + (WINDOW + prober::TIMEOUT).as_secs_f64();
             if latest >= needed {
                 Ok(())
@@ -114,24 +131,59 @@ fn a_killed_node_leaves_load_balancing_within_the_lease_ttl_plus_1s() {
     }
     let mut takeout = Duration::ZERO;
     for (cloud, prober) in probers {
-        let probes = prober.finish();
-        let before: Vec<&Probe> = probes.iter().filter(|p| p.start < killed_at).collect();
-        let failed_before: Vec<&&Probe> = before.iter().filter(|p| p.result.is_err()).collect();
+        let probes = judge(cloud, prober.finish());
+        let failed_before: Vec<&Probe> = probes
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| p.start < killed_at && p.result.is_err())
+            .collect();
         assert!(
             failed_before.is_empty(),
             "{cloud}'s client: probes failed before the kill: {failed_before:?}"
         );
-        let after: Vec<&Probe> = probes.iter().filter(|p| p.start >= killed_at).collect();
-        let bad: Vec<&&Probe> = after.iter().filter(|p| is_bad(p)).collect();
+        let after: Vec<&(Probe, Verdict)> = probes
+            .iter()
+            .filter(|(p, _)| p.start >= killed_at)
+            .collect();
+        let bad: Vec<&Probe> = after
+            .iter()
+            .filter(|(_, v)| v.is_bad())
+            .map(|(p, _)| p)
+            .collect();
+        let unattributed = after
+            .iter()
+            .filter(|(_, v)| *v == Verdict::Unattributed)
+            .count();
+        let elsewhere: Vec<String> = after
+            .iter()
+            .filter_map(|(p, v)| match v {
+                Verdict::Elsewhere(backend) => Some(format!(
+                    "{:.3} s after the kill, sent to {backend}: {p:?}",
+                    p.start - killed_at
+                )),
+                _ => None,
+            })
+            .collect();
         let last_bad = last_bad_start(&probes, killed_at).unwrap_or(killed_at);
-        let settled: Vec<&&Probe> = after.iter().filter(|p| p.start > last_bad).collect();
+        let settled: Vec<Probe> = after
+            .iter()
+            .filter(|(p, _)| p.start > last_bad)
+            .map(|(p, _)| p.clone())
+            .collect();
         let latest = settled.iter().map(|p| p.start).fold(last_bad, f64::max);
+        let late: Vec<String> = bad
+            .iter()
+            .rev()
+            .take(5)
+            .map(|p| format!("{:.3} s after the kill: {p:?}", p.start - killed_at))
+            .collect();
         assert!(
             Duration::from_secs_f64(latest - last_bad) >= WINDOW,
-            "{cloud}'s client: only {:.3} s of good probes after the last bad one",
+            "{cloud}'s client: only {:.3} s of good probes after the last bad one; the last \
+             bad ones: {late:#?}",
             latest - last_bad
         );
-        let remaining = prober::tally(&settled.iter().map(|p| (**p).clone()).collect::<Vec<_>>());
+        let remaining = prober::tally(&settled);
         let seen = &remaining[&targets[0]].clouds;
         for other in others(VICTIM) {
             assert!(
@@ -142,15 +194,22 @@ fn a_killed_node_leaves_load_balancing_within_the_lease_ttl_plus_1s() {
         let this = Duration::from_secs_f64(last_bad - killed_at);
         let timeouts = bad.iter().filter(|p| p.result.is_err()).count();
         eprintln!(
-            "{cloud}'s client: {} probes after the kill, {} bad ({timeouts} failed, {} answered \
-             by {VICTIM}); last bad one started {this:?} after the kill; then {} good probes \
-             over {:.1} s",
+            "{cloud}'s client: {} probes after the kill, {} bad ({timeouts} failed, \
+             {unattributed} of them with no conntrack entry; {} answered by {VICTIM}); last bad one started {this:?} after the kill; then {} good probes \
+             over {:.1} s; the last bad ones: {late:#?}",
             after.len(),
             bad.len(),
             bad.len() - timeouts,
             settled.len(),
             latest - last_bad
         );
+        if !elsewhere.is_empty() {
+            eprintln!(
+                "{cloud}'s client: {} probes failed at a backend that stayed up (not counted \
+                 against the takeout): {elsewhere:#?}",
+                elsewhere.len()
+            );
+        }
         takeout = takeout.max(this);
     }
     eprintln!(
@@ -187,16 +246,41 @@ fn a_killed_node_leaves_load_balancing_within_the_lease_ttl_plus_1s() {
     demo.down();
 }
 
-/// A probe that failed, or that the killed node's backend answered.
-fn is_bad(p: &Probe) -> bool {
-    p.cloud().is_none_or(|c| c == VICTIM)
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Answered by a remaining cloud.
+    Good,
+    /// Answered by the killed node's backend, or failed after being sent to it.
+    Victim,
+    /// Failed with no conntrack entry to say where it went: counted as bad.
+    Unattributed,
+    /// Failed, but the load balancer had sent it to this backend, which stayed up.
+    Elsewhere(String),
+}
+
+impl Verdict {
+    fn is_bad(&self) -> bool {
+        matches!(self, Self::Victim | Self::Unattributed)
+    }
+}
+
+fn verdict(p: &Probe, backends: &BTreeMap<u16, String>, victim_backend: &str) -> Verdict {
+    match p.cloud() {
+        Some(c) if c == VICTIM => Verdict::Victim,
+        Some(_) => Verdict::Good,
+        None => match p.port.and_then(|port| backends.get(&port)) {
+            Some(backend) if backend != victim_backend => Verdict::Elsewhere(backend.clone()),
+            Some(_) => Verdict::Victim,
+            None => Verdict::Unattributed,
+        },
+    }
 }
 
 /// When the last bad probe started at or after `since`.
-fn last_bad_start(probes: &[Probe], since: f64) -> Option<f64> {
+fn last_bad_start(probes: &[(Probe, Verdict)], since: f64) -> Option<f64> {
     probes
         .iter()
-        .filter(|p| p.start >= since && is_bad(p))
-        .map(|p| p.start)
+        .filter(|(p, v)| p.start >= since && v.is_bad())
+        .map(|(p, _)| p.start)
         .reduce(f64::max)
 }

@@ -30,6 +30,8 @@ pub struct Probe {
     /// When it started, in seconds since the epoch.
     pub start: f64,
     pub ms: f64,
+    /// The connection's source port, to find its conntrack entry.
+    pub port: Option<u16>,
     /// The body's first line (`echo-aws-1 in aws`), or why it failed.
     pub result: Result<String, String>,
 }
@@ -234,6 +236,7 @@ fn read(out: &PathBuf) -> Vec<Probe> {
             target: v["target"].as_str().unwrap_or_default().to_owned(),
             start: v["start"].as_f64().unwrap_or_default(),
             ms: v["ms"].as_f64().unwrap_or_default(),
+            port: v["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
             result: match v["answer"].as_str() {
                 Some(answer) => Ok(answer.to_owned()),
                 None => Err(v["error"].as_str().unwrap_or("?").to_owned()),
