@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::AgentConfig;
+use crate::conntrack::Conntrack;
 use crate::exec::{Routes as _, ServiceUpdate, Services as _};
 use crate::nft::NftServices;
 use crate::observability::{AgentMetrics, Health};
@@ -62,6 +63,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         tunnels: Arc::new(device.tunnels()),
         routes: Arc::new(routes),
         services: services.clone(),
+        flows: Arc::new(Conntrack),
     };
 
     let channel = client::connect(&config).await?;

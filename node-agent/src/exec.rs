@@ -6,6 +6,7 @@
 //! flushes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -59,6 +60,19 @@ pub trait Services: Send + Sync {
     /// Drops any such model, so the next call reads the dataplane and repairs what
     /// someone else changed. The reconciler calls it on every resync.
     async fn refresh(&self) {}
+}
+
+/// The connection-tracking entries the load balancer's DNAT leaves behind.
+#[async_trait]
+pub trait Flows: Send + Sync {
+    /// Forgets the flows `frontend` sent to any of `backends` that the backend never
+    /// answered (and every UDP one), so their next packet is balanced afresh instead of
+    /// following the old translation. Returns how many were forgotten.
+    async fn forget(
+        &self,
+        frontend: &ServiceFrontend,
+        backends: &[SocketAddr],
+    ) -> Result<usize, ExecError>;
 }
 
 /// The service part of one plan.

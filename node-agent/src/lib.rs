@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod conntrack;
 pub mod exec;
 pub mod nft;
 pub mod observability;

@@ -122,6 +122,9 @@ pub enum Change {
     RemoveRoute(Cidr),
     SetService(ServiceFrontend, ServiceBackends),
     RemoveService(ServiceFrontend),
+    /// After the rules above: the flows still translated to backends the frontend no
+    /// longer has (`exec::Flows`).
+    ForgetFlows(ServiceFrontend, Vec<SocketAddr>),
 }
 
 fn sorted<T: Ord + Clone>(items: &[T]) -> Vec<T> {

@@ -4,16 +4,17 @@
 
 use std::sync::Arc;
 
-use crate::exec::{ExecError, Routes, ServiceUpdate, Services, Tunnels};
+use crate::exec::{ExecError, Flows, Routes, ServiceUpdate, Services, Tunnels};
 use crate::plan::{Change, DesiredState, LocalNode, ObservedState, PlanConfig, desired, diff};
 use crate::view::MergedView;
 
-/// The three executors of a node.
+/// The executors of a node.
 #[derive(Clone)]
 pub struct Dataplane {
     pub tunnels: Arc<dyn Tunnels>,
     pub routes: Arc<dyn Routes>,
     pub services: Arc<dyn Services>,
+    pub flows: Arc<dyn Flows>,
 }
 
 impl Dataplane {
@@ -25,10 +26,12 @@ impl Dataplane {
         })
     }
 
-    /// Applies `changes` in order. Service changes, which the planner puts last, go to
-    /// the load balancer as one atomic update.
+    /// Applies `changes` in order. Service changes, which the planner puts after the
+    /// tunnels and routes, go to the load balancer as one atomic update; the flows they
+    /// orphan are forgotten after it.
     pub async fn apply(&self, changes: &[Change]) -> Result<(), ExecError> {
         let mut services = ServiceUpdate::default();
+        let mut forget = Vec::new();
         for change in changes {
             match change {
                 Change::AddPeer(key, peer) | Change::UpdatePeer(key, peer) => {
@@ -43,10 +46,25 @@ impl Dataplane {
                 Change::RemoveService(frontend) => {
                     services.remove.insert(*frontend);
                 }
+                Change::ForgetFlows(frontend, backends) => forget.push((frontend, backends)),
             }
         }
         if services != ServiceUpdate::default() {
             self.services.apply(&services).await?;
+        }
+        for (frontend, backends) in forget {
+            // The rules are already right; a flow left behind only waits out its
+            // conntrack timeout, so a failure here is reported, not retried.
+            match self.flows.forget(frontend, backends).await {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::info!(
+                    vip = %frontend.vip,
+                    port = frontend.port,
+                    forgotten,
+                    "forgot flows to backends the service no longer has"
+                ),
+                Err(error) => tracing::warn!(%error, "forgetting flows failed"),
+            }
         }
         Ok(())
     }

@@ -12,9 +12,7 @@ use crate::cmd;
 /// connection to `vip:vip_port`. A port seen with two different backends maps to
 /// neither, so an ambiguous probe is never attributed.
 pub fn vip_backends(node_ns: &str, vip: &str, vip_port: u16) -> BTreeMap<u16, String> {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", node_ns, "cat", "/proc/net/nf_conntrack"]);
-    let table = cmd::run(cmd, Duration::from_secs(10)).ok().stdout;
+    let table = table(node_ns);
     let mut seen: BTreeMap<u16, Option<String>> = BTreeMap::new();
     for entry in table.lines().filter_map(|l| parse(l, vip, vip_port)) {
         let (port, backend) = entry;
@@ -29,6 +27,13 @@ pub fn vip_backends(node_ns: &str, vip: &str, vip_port: u16) -> BTreeMap<u16, St
     seen.into_iter()
         .filter_map(|(port, b)| Some((port, b?)))
         .collect()
+}
+
+/// The node's whole conntrack table, one entry per line.
+pub fn table(node_ns: &str) -> String {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", node_ns, "cat", "/proc/net/nf_conntrack"]);
+    cmd::run(cmd, Duration::from_secs(10)).ok().stdout
 }
 
 /// `ipv4 2 tcp 6 117 SYN_SENT src=C dst=VIP sport=P dport=80 [UNREPLIED] src=B dst=C

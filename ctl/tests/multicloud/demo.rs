@@ -379,10 +379,20 @@ impl Demo {
                 &["nstat", "-az", "TcpExtListenOverflows", "TcpExtListenDrops"],
             );
             eprintln!("----- {cloud} echo pod: nstat -----\n{out}");
+            // Retransmitted SYNs mean packets lost somewhere on the clients' paths.
+            let out = self.exec(
+                cloud,
+                "client",
+                &["nstat", "-az", "TcpExtTCPSynRetrans", "TcpRetransSegs"],
+            );
+            eprintln!("----- {cloud} client pod: nstat -----\n{out}");
             for node in [1, 2] {
                 let iface = self.wg_interface(cloud, node);
                 for args in [
                     vec!["wg", "show", iface.as_str()],
+                    // Where a tunnel drops packets: the device's queue, or its UDP socket.
+                    vec!["ip", "-s", "link", "show", iface.as_str()],
+                    vec!["nstat", "-az", "UdpRcvbufErrors", "UdpSndbufErrors"],
                     vec!["nft", "list", "table", "inet", "clustermesh"],
                     vec!["ip", "route"],
                 ] {

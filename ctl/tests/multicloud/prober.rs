@@ -20,8 +20,12 @@ use crate::{
 const SCRIPT: &str = include_str!("prober.py");
 /// One probe per target this often.
 pub const PERIOD: Duration = Duration::from_millis(10);
-/// A probe that has not completed by then fails.
-pub const TIMEOUT: Duration = Duration::from_secs(1);
+/// A probe that has not completed by then fails. Longer than Linux's first SYN
+/// retransmission (1 s), so one packet lost on a loaded machine delays a probe the way it
+/// delays any TCP client, instead of failing it; such probes show as slow (`SLOW`).
+pub const TIMEOUT: Duration = Duration::from_millis(2500);
+/// A probe this slow needed a retransmission: something dropped a packet on its path.
+pub const SLOW: Duration = Duration::from_millis(900);
 
 /// One finished probe.
 #[derive(Debug, Clone)]
@@ -37,6 +41,11 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// Answered, but only after a retransmission.
+    pub fn is_slow(&self) -> bool {
+        self.result.is_ok() && self.ms >= SLOW.as_secs_f64() * 1000.0
+    }
+
     /// The cloud whose echo pod answered.
     pub fn cloud(&self) -> Option<&str> {
         self.result

@@ -8,13 +8,17 @@
 //! 3. Route removals before peer removals: traffic stops entering the tunnel before the
 //!    peer that would carry it disappears.
 //! 4. Peer removals (including the old key of a rotation).
-//! 5. Services last: their backends are reachable through the tunnels above by then,
-//!    and frontends are set before stale ones are removed.
+//! 5. Services: their backends are reachable through the tunnels above by then, and
+//!    frontends are set before stale ones are removed.
+//! 6. Forgetting the flows of backends a frontend lost, once no rule sends new ones
+//!    there: otherwise a client that reuses a source port follows the old translation.
 //!
 //! Within each group, changes are in key order. Metadata the devices cannot hold
 //! (cluster and node names, the service name) is not compared; see `ObservedState`.
 
-use super::{Change, DesiredState, ObservedState};
+use std::net::SocketAddr;
+
+use super::{Change, DesiredState, ObservedState, ServiceBackends};
 
 /// Lists the changes from `observed` to `desired`; empty when they match.
 pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Vec<Change> {
@@ -65,7 +69,32 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Vec<Change> {
             .filter(|frontend| !desired.services.contains_key(*frontend))
             .map(|frontend| Change::RemoveService(*frontend)),
     );
+    for (frontend, had) in &observed.services {
+        let keeps = desired
+            .services
+            .get(frontend)
+            .map(targets)
+            .unwrap_or_default();
+        let lost: Vec<SocketAddr> = targets(had)
+            .into_iter()
+            .filter(|t| !keeps.contains(t))
+            .collect();
+        if !lost.is_empty() {
+            changes.push(Change::ForgetFlows(*frontend, lost));
+        }
+    }
     changes
+}
+
+fn targets(backends: &ServiceBackends) -> Vec<SocketAddr> {
+    let mut out: Vec<SocketAddr> = backends
+        .backends
+        .iter()
+        .map(|b| SocketAddr::new(b.ip, b.port))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

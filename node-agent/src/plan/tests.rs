@@ -30,8 +30,21 @@ fn desired(records: Vec<pb::Record>) -> DesiredState {
 }
 
 /// The changes that take a node programmed for `before` to `after`.
+/// The changes of rules and devices; the flows each lost backend leaves behind are
+/// asserted where they are the point (`forget_flows` below, `diff::tests`).
 fn transition(before: Vec<pb::Record>, after: Vec<pb::Record>) -> Vec<Change> {
     plan(&desired(after), &desired(before))
+        .into_iter()
+        .filter(|c| !matches!(c, Change::ForgetFlows(..)))
+        .collect()
+}
+
+/// Only the flows forgotten between two worlds.
+fn forget_flows(before: Vec<pb::Record>, after: Vec<pb::Record>) -> Vec<Change> {
+    plan(&desired(after), &desired(before))
+        .into_iter()
+        .filter(|c| matches!(c, Change::ForgetFlows(..)))
+        .collect()
 }
 
 fn cidr(s: &str) -> Cidr {

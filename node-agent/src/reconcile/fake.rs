@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use clustermesh_proto::{Cidr, WireGuardKey};
 
 use super::Dataplane;
-use crate::exec::{ExecError, Routes, ServiceUpdate, Services, Tunnels};
+use crate::exec::{ExecError, Flows, Routes, ServiceUpdate, Services, Tunnels};
 use crate::plan::{PeerSpec, ServiceBackends, ServiceFrontend};
 
 #[derive(Default)]
@@ -31,6 +31,7 @@ impl Recording {
             tunnels: self.clone(),
             routes: self.clone(),
             services: self.clone(),
+            flows: self.clone(),
         }
     }
 
@@ -107,5 +108,20 @@ impl Services for Recording {
         drop(services);
         self.record(format!("services [{}]", parts.join(", ")));
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Flows for Recording {
+    async fn forget(
+        &self,
+        frontend: &ServiceFrontend,
+        backends: &[std::net::SocketAddr],
+    ) -> Result<usize, ExecError> {
+        self.record(format!(
+            "forget flows {}:{} -> {backends:?}",
+            frontend.vip, frontend.port
+        ));
+        Ok(0)
     }
 }

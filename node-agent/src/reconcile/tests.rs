@@ -86,7 +86,13 @@ async fn local_backend_unready_fails_over_to_the_remote_one_and_back() {
     let dataplane = Arc::new(Recording::default());
     run(&view_of(records(true)), &dataplane).await;
     let failover = run(&view_of(records(false)), &dataplane).await;
-    assert_eq!(failover, ["services [set 10.96.0.10:80 -> 1]"]);
+    assert_eq!(
+        failover,
+        [
+            "services [set 10.96.0.10:80 -> 1]",
+            "forget flows 10.96.0.10:80 -> [10.1.0.5:8080]"
+        ]
+    );
     let observed = dataplane.dataplane().observe().await.expect("observe");
     let backends: Vec<String> = observed
         .services
@@ -116,7 +122,10 @@ async fn an_unreachable_peer_loses_its_backends_but_keeps_its_tunnel_and_route()
     apply_all(&mut view, [peer_state("b", false)]);
     assert_eq!(
         run(&view, &dataplane).await,
-        ["services [set 10.96.0.10:80 -> 0]"],
+        [
+            "services [set 10.96.0.10:80 -> 0]",
+            "forget flows 10.96.0.10:80 -> [10.2.0.5:8080]"
+        ],
         "no healthy backend left: the service rejects, the tunnel and route stay"
     );
 }

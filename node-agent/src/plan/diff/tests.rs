@@ -84,7 +84,39 @@ fn everything_from_scratch_and_everything_away() {
             Change::RemovePeer(key(2)),
             Change::RemoveService(frontend(80)),
             Change::RemoveService(frontend(81)),
+            Change::ForgetFlows(frontend(80), vec![target([10, 2, 1, 5])]),
         ]
+    );
+}
+
+fn target(ip: [u8; 4]) -> SocketAddr {
+    SocketAddr::from((ip, 8080))
+}
+
+#[test]
+fn only_the_backends_a_frontend_lost_have_their_flows_forgotten_after_the_rules() {
+    let mut observed = rich();
+    observed
+        .services
+        .insert(frontend(80), backends(&[[10, 2, 1, 5], [10, 2, 1, 6]]));
+    let mut desired = rich();
+    desired
+        .services
+        .insert(frontend(80), backends(&[[10, 2, 1, 6], [10, 2, 1, 7]]));
+    assert_eq!(
+        plan(&desired, &observed),
+        [
+            Change::SetService(frontend(80), backends(&[[10, 2, 1, 6], [10, 2, 1, 7]])),
+            Change::ForgetFlows(frontend(80), vec![target([10, 2, 1, 5])]),
+        ]
+    );
+    // Gaining a backend orphans no flow.
+    assert_eq!(
+        plan(&observed, &rich()),
+        [Change::SetService(
+            frontend(80),
+            backends(&[[10, 2, 1, 5], [10, 2, 1, 6]])
+        )]
     );
 }
 
@@ -117,6 +149,7 @@ fn every_kind_of_change_in_order() {
             Change::SetService(frontend(80), backends(&[[10, 2, 1, 6]])),
             Change::SetService(frontend(82), backends(&[])),
             Change::RemoveService(frontend(81)),
+            Change::ForgetFlows(frontend(80), vec![target([10, 2, 1, 5])]),
         ]
     );
 }
