@@ -11,13 +11,13 @@
 //! UDP has no connection to drain, so all of a removed backend's UDP entries go, as
 //! kube-proxy does.
 
-use std::net::SocketAddr;
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use clustermesh_proto::Protocol;
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_NETFILTER};
 
-use crate::exec::{ExecError, Flows};
+use crate::exec::{ExecError, Flows, LostBackends};
 use crate::plan::ServiceFrontend;
 
 mod message;
@@ -30,70 +30,71 @@ pub struct Conntrack;
 
 #[async_trait]
 impl Flows for Conntrack {
-    async fn forget(
-        &self,
-        frontend: &ServiceFrontend,
-        backends: &[SocketAddr],
-    ) -> Result<usize, ExecError> {
-        let (frontend, backends) = (*frontend, backends.to_vec());
-        tokio::task::spawn_blocking(move || forget_blocking(&frontend, &backends))
+    async fn forget(&self, lost: &LostBackends) -> Result<usize, ExecError> {
+        let lost = lost.clone();
+        tokio::task::spawn_blocking(move || forget_blocking(&lost))
             .await
-            .map_err(|e| ExecError::new("forgetting conntrack entries", e))?
+            .map_err(|e| ExecError::new(WHAT, e))?
     }
 }
 
-/// Whether `entry` is a flow `frontend` translated to one of `backends` that the
-/// backend never accepted (or any UDP one).
-pub fn is_stale(entry: &Entry, frontend: &ServiceFrontend, backends: &[SocketAddr]) -> bool {
-    entry.original.protocol == protocol_number(frontend.protocol)
-        && entry.original.dst == SocketAddr::new(frontend.vip, frontend.port)
-        && backends.contains(&entry.reply.src)
-        && (frontend.protocol == Protocol::Udp || entry.status & IPS_SEEN_REPLY == 0)
-}
+const WHAT: &str = "forgetting the conntrack entries of lost backends";
 
-const fn protocol_number(protocol: Protocol) -> u8 {
-    match protocol {
-        Protocol::Tcp => 6,
-        Protocol::Udp => 17,
-        Protocol::Sctp => 132,
-    }
-}
-
-fn forget_blocking(
-    frontend: &ServiceFrontend,
-    backends: &[SocketAddr],
-) -> Result<usize, ExecError> {
-    let what = || {
-        format!(
-            "forgetting conntrack entries of {}:{}",
-            frontend.vip, frontend.port
-        )
+/// Whether `entry` is a flow a frontend of `lost` translated to one of the backends it
+/// lost, that the backend never accepted (or any UDP one).
+pub fn is_stale(entry: &Entry, lost: &LostBackends) -> bool {
+    let Some(protocol) = protocol_of(entry.original.protocol) else {
+        return false;
     };
-    let err = |e: std::io::Error| ExecError::new(what(), e);
+    let frontend = ServiceFrontend {
+        vip: entry.original.dst.ip(),
+        port: entry.original.dst.port(),
+        protocol,
+    };
+    lost.get(&frontend).is_some_and(|backends| {
+        backends.contains(&entry.reply.src)
+            && (protocol == Protocol::Udp || entry.status & IPS_SEEN_REPLY == 0)
+    })
+}
+
+const fn protocol_of(number: u8) -> Option<Protocol> {
+    match number {
+        6 => Some(Protocol::Tcp),
+        17 => Some(Protocol::Udp),
+        132 => Some(Protocol::Sctp),
+        _ => None,
+    }
+}
+
+/// One dump per address family, whatever the number of frontends, then one delete per
+/// stale entry.
+fn forget_blocking(lost: &LostBackends) -> Result<usize, ExecError> {
+    let err = |e: std::io::Error| ExecError::new(WHAT, e);
     let mut socket = Socket::new(NETLINK_NETFILTER).map_err(err)?;
     socket.bind_auto().map_err(err)?;
     // A large table dumps faster than one read a time drains it.
     socket.set_rx_buf_sz(1usize << 20).map_err(err)?;
     socket.connect(&NetlinkAddr::new(0, 0)).map_err(err)?;
-    let family = if frontend.vip.is_ipv4() {
-        AF_INET
-    } else {
-        AF_INET6
-    };
-    socket
-        .send(&message::dump_request(1, family), 0)
-        .map_err(err)?;
+    let families: BTreeSet<u8> = lost
+        .keys()
+        .map(|f| if f.vip.is_ipv4() { AF_INET } else { AF_INET6 })
+        .collect();
     let mut stale = Vec::new();
-    exchange(&socket, 1, |payload| {
-        if let Some(entry) = message::parse_entry(payload)
-            && is_stale(&entry, frontend, backends)
-        {
-            stale.push(entry);
-        }
-    })
-    .map_err(|reason| ExecError::new(what(), reason))?;
+    for (family, seq) in families.into_iter().zip(1..) {
+        socket
+            .send(&message::dump_request(seq, family), 0)
+            .map_err(err)?;
+        exchange(&socket, seq, |payload| {
+            if let Some(entry) = message::parse_entry(payload)
+                && is_stale(&entry, lost)
+            {
+                stale.push(entry);
+            }
+        })
+        .map_err(|reason| ExecError::new(WHAT, reason))?;
+    }
     let mut forgotten = 0;
-    for (entry, seq) in stale.iter().zip(2..) {
+    for (entry, seq) in stale.iter().zip(3..) {
         socket
             .send(&message::delete_request(seq, entry), 0)
             .map_err(err)?;
@@ -101,7 +102,7 @@ fn forget_blocking(
             Ok(()) => forgotten += 1,
             // Gone meanwhile (timed out, or the flow ended): nothing to forget.
             Err(Errno(ENOENT)) => {}
-            Err(reason) => return Err(ExecError::new(what(), reason)),
+            Err(reason) => return Err(ExecError::new(WHAT, reason)),
         }
     }
     Ok(forgotten)

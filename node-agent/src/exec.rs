@@ -62,17 +62,17 @@ pub trait Services: Send + Sync {
     async fn refresh(&self) {}
 }
 
+/// Per frontend, the backends it lost in one plan.
+pub type LostBackends = BTreeMap<ServiceFrontend, Vec<SocketAddr>>;
+
 /// The connection-tracking entries the load balancer's DNAT leaves behind.
 #[async_trait]
 pub trait Flows: Send + Sync {
-    /// Forgets the flows `frontend` sent to any of `backends` that the backend never
+    /// Forgets the flows each frontend sent to a backend it lost that the backend never
     /// answered (and every UDP one), so their next packet is balanced afresh instead of
-    /// following the old translation. Returns how many were forgotten.
-    async fn forget(
-        &self,
-        frontend: &ServiceFrontend,
-        backends: &[SocketAddr],
-    ) -> Result<usize, ExecError>;
+    /// following the old translation. One call per plan: a cluster lost with 10,000
+    /// services is one pass over the table, not 10,000. Returns how many were forgotten.
+    async fn forget(&self, lost: &LostBackends) -> Result<usize, ExecError>;
 }
 
 /// The service part of one plan.

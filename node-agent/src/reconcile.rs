@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::exec::{ExecError, Flows, Routes, ServiceUpdate, Services, Tunnels};
+use crate::exec::{ExecError, Flows, LostBackends, Routes, ServiceUpdate, Services, Tunnels};
 use crate::plan::{Change, DesiredState, LocalNode, ObservedState, PlanConfig, desired, diff};
 use crate::view::MergedView;
 
@@ -31,7 +31,7 @@ impl Dataplane {
     /// orphan are forgotten after it.
     pub async fn apply(&self, changes: &[Change]) -> Result<(), ExecError> {
         let mut services = ServiceUpdate::default();
-        let mut forget = Vec::new();
+        let mut lost = LostBackends::new();
         for change in changes {
             match change {
                 Change::AddPeer(key, peer) | Change::UpdatePeer(key, peer) => {
@@ -46,22 +46,23 @@ impl Dataplane {
                 Change::RemoveService(frontend) => {
                     services.remove.insert(*frontend);
                 }
-                Change::ForgetFlows(frontend, backends) => forget.push((frontend, backends)),
+                Change::ForgetFlows(frontend, backends) => {
+                    lost.insert(*frontend, backends.clone());
+                }
             }
         }
         if services != ServiceUpdate::default() {
             self.services.apply(&services).await?;
         }
-        for (frontend, backends) in forget {
+        if !lost.is_empty() {
             // The rules are already right; a flow left behind only waits out its
             // conntrack timeout, so a failure here is reported, not retried.
-            match self.flows.forget(frontend, backends).await {
+            match self.flows.forget(&lost).await {
                 Ok(0) => {}
                 Ok(forgotten) => tracing::info!(
-                    vip = %frontend.vip,
-                    port = frontend.port,
+                    frontends = lost.len(),
                     forgotten,
-                    "forgot flows to backends the service no longer has"
+                    "forgot flows to backends their services no longer have"
                 ),
                 Err(error) => tracing::warn!(%error, "forgetting flows failed"),
             }

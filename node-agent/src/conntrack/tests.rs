@@ -4,7 +4,7 @@ use clustermesh_proto::Protocol;
 
 use super::message::{Entry, IPS_SEEN_REPLY, Tuple};
 use super::{Conntrack, is_stale};
-use crate::exec::Flows;
+use crate::exec::{Flows, LostBackends};
 use crate::netns_testing::in_netns;
 use crate::plan::ServiceFrontend;
 
@@ -41,28 +41,24 @@ fn entry(protocol: u8, dst: &str, backend: &str, status: u32) -> Entry {
 #[test]
 fn only_unanswered_flows_to_a_lost_backend_are_stale_and_every_udp_one() {
     let web = frontend("10.96.0.10", 80, Protocol::Tcp);
-    let gone = [addr("10.1.2.10:8080")];
-    let stale = |e: &Entry| is_stale(e, &web, &gone);
+    let dns = frontend("10.96.0.53", 53, Protocol::Udp);
+    let lost = LostBackends::from([
+        (web, vec![addr("10.1.2.10:8080")]),
+        (dns, vec![addr("10.1.2.53:5353")]),
+    ]);
+    let stale = |e: &Entry| is_stale(e, &lost);
     assert!(stale(&entry(6, "10.96.0.10:80", "10.1.2.10:8080", 0)));
-    assert!(!stale(&entry(
-        6,
-        "10.96.0.10:80",
-        "10.1.2.10:8080",
-        IPS_SEEN_REPLY
-    )));
+    let answered = entry(6, "10.96.0.10:80", "10.1.2.10:8080", IPS_SEEN_REPLY);
+    assert!(!stale(&answered));
     assert!(!stale(&entry(6, "10.96.0.10:80", "10.2.2.10:8080", 0)));
     assert!(!stale(&entry(6, "10.96.0.10:443", "10.1.2.10:8080", 0)));
     assert!(!stale(&entry(17, "10.96.0.10:80", "10.1.2.10:8080", 0)));
+    assert!(!stale(&entry(1, "10.96.0.10:80", "10.1.2.10:8080", 0)));
     // Not translated at all: the flow went to the backend's own address.
     assert!(!stale(&entry(6, "10.1.2.10:8080", "10.1.2.10:8080", 0)));
-
-    let dns = frontend("10.96.0.53", 53, Protocol::Udp);
-    let gone = [addr("10.1.2.53:5353")];
-    assert!(is_stale(
-        &entry(17, "10.96.0.53:53", "10.1.2.53:5353", IPS_SEEN_REPLY),
-        &dns,
-        &gone
-    ));
+    // UDP has no connection to drain: answered or not, it goes.
+    let dns_answered = entry(17, "10.96.0.53:53", "10.1.2.53:5353", IPS_SEEN_REPLY);
+    assert!(stale(&dns_answered));
 }
 
 fn sh(args: &[&str]) {
@@ -166,14 +162,17 @@ fn a_reused_source_port_reaches_the_new_backend_once_the_stale_flow_is_forgotten
                     assert!(stuck.is_err(), "no stale entry to follow: {}", table());
 
                     let conntrack = Conntrack;
-                    let gone = [addr("10.200.0.5:8080")];
-                    assert_eq!(conntrack.forget(&web, &gone).await.expect("forgets"), 1);
-                    // The answered connection's backend is not one to forget anything of.
-                    let kept = [addr("127.0.0.1:8080")];
-                    assert_eq!(conntrack.forget(&web, &kept).await.expect("forgets"), 0);
+                    // The answered connection is not one to forget, even when its
+                    // backend is lost.
+                    let answered_lost = LostBackends::from([(web, vec![addr("127.0.0.1:8080")])]);
+                    assert_eq!(conntrack.forget(&answered_lost).await.expect("forgets"), 0);
+                    // Two frontends in one call.
                     let dns = frontend("10.96.0.1", 53, Protocol::Udp);
-                    let dns_gone = [addr("10.200.0.5:5353")];
-                    assert_eq!(conntrack.forget(&dns, &dns_gone).await.expect("udp"), 1);
+                    let lost = LostBackends::from([
+                        (web, vec![addr("10.200.0.5:8080")]),
+                        (dns, vec![addr("10.200.0.5:5353")]),
+                    ]);
+                    assert_eq!(conntrack.forget(&lost).await.expect("forgets"), 2);
 
                     connect(client, vip, Duration::from_secs(5))
                         .await

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use clustermesh_proto::{Cidr, WireGuardKey};
 
 use super::Dataplane;
-use crate::exec::{ExecError, Flows, Routes, ServiceUpdate, Services, Tunnels};
+use crate::exec::{ExecError, Flows, LostBackends, Routes, ServiceUpdate, Services, Tunnels};
 use crate::plan::{PeerSpec, ServiceBackends, ServiceFrontend};
 
 #[derive(Default)]
@@ -113,15 +113,13 @@ impl Services for Recording {
 
 #[async_trait]
 impl Flows for Recording {
-    async fn forget(
-        &self,
-        frontend: &ServiceFrontend,
-        backends: &[std::net::SocketAddr],
-    ) -> Result<usize, ExecError> {
-        self.record(format!(
-            "forget flows {}:{} -> {backends:?}",
-            frontend.vip, frontend.port
-        ));
+    async fn forget(&self, lost: &LostBackends) -> Result<usize, ExecError> {
+        for (frontend, backends) in lost {
+            self.record(format!(
+                "forget flows {}:{} -> {backends:?}",
+                frontend.vip, frontend.port
+            ));
+        }
         Ok(0)
     }
 }
