@@ -79,12 +79,14 @@ fn forget_blocking(lost: &LostBackends) -> Result<usize, ExecError> {
         .keys()
         .map(|f| if f.vip.is_ipv4() { AF_INET } else { AF_INET6 })
         .collect();
+    // One receive buffer for the whole conversation: a datagram is at most this big.
+    let mut buf = Vec::with_capacity(64 * 1024);
     let mut stale = Vec::new();
     for (family, seq) in families.into_iter().zip(1..) {
         socket
             .send(&message::dump_request(seq, family), 0)
             .map_err(err)?;
-        exchange(&socket, seq, |payload| {
+        exchange(&socket, &mut buf, seq, |payload| {
             if let Some(entry) = message::parse_entry(payload)
                 && is_stale(&entry, lost)
             {
@@ -98,7 +100,7 @@ fn forget_blocking(lost: &LostBackends) -> Result<usize, ExecError> {
         socket
             .send(&message::delete_request(seq, entry), 0)
             .map_err(err)?;
-        match exchange(&socket, seq, |_| {}) {
+        match exchange(&socket, &mut buf, seq, |_| {}) {
             Ok(()) => forgotten += 1,
             // Gone meanwhile (timed out, or the flow ended): nothing to forget.
             Err(Errno(ENOENT)) => {}
@@ -122,14 +124,18 @@ impl std::fmt::Display for Errno {
 
 /// Reads the answers to request `seq` until its acknowledgement or the end of its
 /// dump, handing each entry's payload to `each`.
-fn exchange(socket: &Socket, seq: u32, mut each: impl FnMut(&[u8])) -> Result<(), Errno> {
-    let mut buf = Vec::with_capacity(64 * 1024);
+fn exchange(
+    socket: &Socket,
+    buf: &mut Vec<u8>,
+    seq: u32,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), Errno> {
     loop {
         buf.clear();
         socket
-            .recv(&mut buf, 0)
+            .recv(buf, 0)
             .map_err(|e| Errno(e.raw_os_error().unwrap_or(EIO)))?;
-        for m in message::messages(&buf).into_iter().filter(|m| m.seq == seq) {
+        for m in message::messages(buf).into_iter().filter(|m| m.seq == seq) {
             match m.kind {
                 NLMSG_DONE => return Ok(()),
                 NLMSG_ERROR => {

@@ -90,15 +90,18 @@ pub struct ServiceBackends {
 impl ServiceBackends {
     /// Whether the load balancer needs reprogramming: only the (ip, port) set counts.
     pub fn same_programming(&self, other: &Self) -> bool {
-        let targets = |s: &Self| {
-            sorted(
-                &s.backends
-                    .iter()
-                    .map(|b| (b.ip, b.port))
-                    .collect::<Vec<_>>(),
-            )
-        };
-        targets(self) == targets(other)
+        self.targets() == other.targets()
+    }
+
+    /// Where the load balancer sends connections, sorted: what it programs.
+    pub fn targets(&self) -> Vec<SocketAddr> {
+        sorted(
+            &self
+                .backends
+                .iter()
+                .map(|b| SocketAddr::new(b.ip, b.port))
+                .collect::<Vec<_>>(),
+        )
     }
 }
 

@@ -18,8 +18,9 @@
 //! retransmission (its first SYN went to aws; once the agent took aws out and forgot
 //! the flow, the retransmission was balanced afresh). The takeout time is from the
 //! kill to the start of the last bad probe, after which every probe goes to the
-//! remaining clouds, at once, for at least 2 s. A probe that failed at a backend that stayed up is not the killed
-//! node's doing: it is printed, with the backend, and not counted against the takeout.
+//! remaining clouds, at once, for at least 2 s. A probe that failed at a backend that
+//! stayed up is not the killed node's doing: it is printed, with the backend, and not
+//! counted against the takeout.
 
 use std::{collections::BTreeMap, time::Duration};
 

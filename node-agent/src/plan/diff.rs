@@ -73,28 +73,19 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Vec<Change> {
         let keeps = desired
             .services
             .get(frontend)
-            .map(targets)
+            .map(ServiceBackends::targets)
             .unwrap_or_default();
-        let lost: Vec<SocketAddr> = targets(had)
+        let mut lost: Vec<SocketAddr> = had
+            .targets()
             .into_iter()
-            .filter(|t| !keeps.contains(t))
+            .filter(|t| keeps.binary_search(t).is_err())
             .collect();
+        lost.dedup();
         if !lost.is_empty() {
             changes.push(Change::ForgetFlows(*frontend, lost));
         }
     }
     changes
-}
-
-fn targets(backends: &ServiceBackends) -> Vec<SocketAddr> {
-    let mut out: Vec<SocketAddr> = backends
-        .backends
-        .iter()
-        .map(|b| SocketAddr::new(b.ip, b.port))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 #[cfg(test)]

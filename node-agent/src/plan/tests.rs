@@ -29,22 +29,22 @@ fn desired(records: Vec<pb::Record>) -> DesiredState {
     desired_of(&view_of(records))
 }
 
-/// The changes that take a node programmed for `before` to `after`.
-/// The changes of rules and devices; the flows each lost backend leaves behind are
-/// asserted where they are the point (`forget_flows` below, `diff::tests`).
+/// The changes of rules and devices that take a node programmed for `before` to
+/// `after`; the flows lost backends leave behind are asserted where they are the point
+/// (`forget_flows`, `diff::tests`).
 fn transition(before: Vec<pb::Record>, after: Vec<pb::Record>) -> Vec<Change> {
-    plan(&desired(after), &desired(before))
-        .into_iter()
-        .filter(|c| !matches!(c, Change::ForgetFlows(..)))
-        .collect()
+    split(before, after).0
 }
 
 /// Only the flows forgotten between two worlds.
 fn forget_flows(before: Vec<pb::Record>, after: Vec<pb::Record>) -> Vec<Change> {
+    split(before, after).1
+}
+
+fn split(before: Vec<pb::Record>, after: Vec<pb::Record>) -> (Vec<Change>, Vec<Change>) {
     plan(&desired(after), &desired(before))
         .into_iter()
-        .filter(|c| matches!(c, Change::ForgetFlows(..)))
-        .collect()
+        .partition(|c| !matches!(c, Change::ForgetFlows(..)))
 }
 
 fn cidr(s: &str) -> Cidr {

@@ -144,13 +144,10 @@ fn a_node_losing_its_lease_takes_its_backends_out_and_stops_being_a_peer() {
         [Change::RemovePeer(key(11)), set_web(expected)]
     );
     // Connections still being set up to the dead node's backend start afresh.
-    let Some(Change::SetService(web, _)) = transition(before.clone(), after.clone()).pop() else {
-        panic!("no service change");
-    };
     assert_eq!(
         forget_flows(before, after),
         [Change::ForgetFlows(
-            web,
+            frontend(VIP, 80),
             vec![SocketAddr::new(lost.ip, lost.port)]
         )]
     );
@@ -185,16 +182,16 @@ fn an_unreachable_peer_loses_its_backends_but_keeps_its_tunnels() {
     let mut expected = all_web_targets();
     expected.retain(|t| t.cluster != "b");
     let unreachable = desired_of(&view);
-    let Change::SetService(web, _) = set_web(expected.clone()) else {
-        unreachable!()
-    };
     let lost: Vec<SocketAddr> = ["10.2.1.5:8080", "10.2.2.5:8080"]
         .iter()
         .map(|a| a.parse().expect("address"))
         .collect();
     assert_eq!(
         plan(&unreachable, &before),
-        [set_web(expected), Change::ForgetFlows(web, lost)]
+        [
+            set_web(expected),
+            Change::ForgetFlows(frontend(VIP, 80), lost)
+        ]
     );
 
     view.apply(peer_state("b", true)).expect("peer state");
