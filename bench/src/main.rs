@@ -21,6 +21,10 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // The apiservers run in this process: the same memory setup as their binary.
+    if let Err(error) = clustermesh_apiserver::huge_pages::disable() {
+        eprintln!("warning: transparent huge pages stay on: {error}");
+    }
     // Quiet unless asked: `RUST_LOG=clustermesh_apiserver::exporter=debug` shows where
     // an export round spends its time.
     tracing_subscriber::fmt()

@@ -10,6 +10,7 @@ pub mod drill;
 pub mod export;
 pub mod exporter;
 pub mod feed;
+pub mod huge_pages;
 pub mod import;
 pub mod layout;
 pub mod observability;

@@ -13,6 +13,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Err(error) = clustermesh_apiserver::huge_pages::disable() {
+        eprintln!("warning: transparent huge pages stay on: {error}");
+    }
     match Cli::parse().run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

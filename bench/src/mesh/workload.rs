@@ -3,8 +3,9 @@
 //! EndpointSlice lists the first of their pods (at most [`SLICE_MAX`], one full slice).
 //!
 //! Addresses: cluster `c` owns pods in `10.(16c).0.0/12`; node `n` gets the `/20` at
-//! offset `n * 4096`, so 250 nodes hold a million pods. Every pod has a second,
-//! "moved" address in its node's range (host offset + 2048) for churn.
+//! offset `n * 4096`, so 250 nodes hold a million pods. For churn a pod moves through
+//! the generations of its address: generation `g` sits `g` times the node's pod count
+//! further into the node's block, wrapping when the block is full.
 
 use std::{collections::BTreeMap, net::Ipv4Addr};
 
@@ -19,8 +20,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 pub const NAMESPACE: &str = "bench";
 /// Addresses per node: a `/20`.
 const NODE_BLOCK: u32 = 4096;
-/// Where a pod's moved address sits within its node's block.
-const MOVED_OFFSET: u32 = 2048;
 /// Backends listed per global service: one full EndpointSlice.
 pub const SLICE_MAX: usize = 100;
 
@@ -48,10 +47,18 @@ impl Shape {
         pod % self.nodes
     }
 
-    /// Pod `pod`'s address; `moved` gives its second one.
-    pub fn pod_ip(&self, pod: u32, moved: bool) -> Ipv4Addr {
-        let host = pod / self.nodes + 2 + if moved { MOVED_OFFSET } else { 0 };
+    /// Pod `pod`'s address in `generation` (0: where the pod starts).
+    pub fn pod_ip(&self, pod: u32, generation: u32) -> Ipv4Addr {
+        let per_node = self.pods.div_ceil(self.nodes.max(1)).max(1);
+        let slot = generation % self.generations();
+        let host = pod / self.nodes + 2 + slot * per_node;
         Ipv4Addr::from(self.base() + self.node_of(pod) * NODE_BLOCK + host)
+    }
+
+    /// How many distinct addresses each pod moves through before one comes back.
+    pub fn generations(&self) -> u32 {
+        let per_node = self.pods.div_ceil(self.nodes.max(1)).max(1);
+        ((NODE_BLOCK - 2) / per_node).max(1)
     }
 
     fn service_of(&self, pod: u32) -> u32 {
@@ -78,11 +85,11 @@ pub fn objects(cluster: &str, shape: Shape) -> ClusterObjects {
     }
     let mut backends: Vec<Vec<Endpoint>> = vec![Vec::new(); shape.services as usize];
     for p in 0..shape.pods {
-        let (name, pod) = pod(cluster, shape, p, false);
+        let (name, pod) = pod(cluster, shape, p, 0);
         let slice = &mut backends[shape.service_of(p) as usize];
         if slice.len() < shape.backends.min(SLICE_MAX) {
             slice.push(Endpoint {
-                addresses: vec![shape.pod_ip(p, false).to_string()],
+                addresses: vec![shape.pod_ip(p, 0).to_string()],
                 conditions: Some(EndpointConditions {
                     ready: Some(true),
                     ..Default::default()
@@ -108,31 +115,31 @@ pub fn objects(cluster: &str, shape: Shape) -> ClusterObjects {
     objects
 }
 
-/// Moves pod `pod` to its other address (`moved`); returns the address it now has.
+/// Moves pod `pod` to its address of `generation`; returns that address.
 pub fn move_pod(
     objects: &mut ClusterObjects,
     cluster: &str,
     shape: Shape,
     pod: u32,
-    moved: bool,
+    generation: u32,
 ) -> Ipv4Addr {
-    let (name, new) = self::pod(cluster, shape, pod, moved);
+    let (name, new) = self::pod(cluster, shape, pod, generation);
     objects.pods.insert(name, new.into());
-    shape.pod_ip(pod, moved)
+    shape.pod_ip(pod, generation)
 }
 
-/// The endpoint record pod `pod` exports at its address (`moved` or not), as cluster
+/// The endpoint record pod `pod` exports at its address of `generation`, as cluster
 /// `cluster` (id `id`) exports it: what the baselines put into etcd.
 pub fn endpoint_record(
     cluster: &str,
     id: u32,
     shape: Shape,
     pod: u32,
-    moved: bool,
+    generation: u32,
 ) -> anyhow::Result<clustermesh_proto::Record> {
     let endpoint = clustermesh_proto::pb::Endpoint {
         cluster: cluster.to_owned(),
-        ip: shape.pod_ip(pod, moved).to_string(),
+        ip: shape.pod_ip(pod, generation).to_string(),
         identity: id << 16 | (shape.service_of(pod) + 1),
         node: node_name(cluster, shape.node_of(pod)),
         namespace: NAMESPACE.into(),
@@ -184,7 +191,7 @@ fn node(name: &str, shape: Shape, n: u32) -> Node {
     }
 }
 
-fn pod(cluster: &str, shape: Shape, p: u32, moved: bool) -> (ObjectRef, Pod) {
+fn pod(cluster: &str, shape: Shape, p: u32, generation: u32) -> (ObjectRef, Pod) {
     let service = service_name(shape.service_of(p));
     let name = pod_name(shape, p);
     let pod = Pod {
@@ -195,7 +202,7 @@ fn pod(cluster: &str, shape: Shape, p: u32, moved: bool) -> (ObjectRef, Pod) {
         }),
         status: Some(PodStatus {
             phase: Some("Running".into()),
-            pod_ip: Some(shape.pod_ip(p, moved).to_string()),
+            pod_ip: Some(shape.pod_ip(p, generation).to_string()),
             ..Default::default()
         }),
     };
@@ -242,5 +249,59 @@ fn endpoint_slice(service: &str, endpoints: Vec<Endpoint>) -> EndpointSlice {
             protocol: Some("TCP".into()),
             ..Default::default()
         }]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn propagation_shape() -> Shape {
+        Shape {
+            cluster_index: 1,
+            nodes: 25,
+            pods: 10_000,
+            services: 100,
+            backends: 10,
+        }
+    }
+
+    #[test]
+    fn every_generation_of_every_pod_has_its_own_address_in_its_node_block() {
+        let shape = propagation_shape();
+        assert_eq!(shape.generations(), 10);
+        let mut seen = BTreeSet::new();
+        for pod in 0..shape.pods {
+            let block = shape.base() + shape.node_of(pod) * NODE_BLOCK;
+            for generation in 0..shape.generations() {
+                let ip = u32::from(shape.pod_ip(pod, generation));
+                assert!(
+                    (block..block + NODE_BLOCK).contains(&ip),
+                    "pod {pod} left its block"
+                );
+                assert!(
+                    seen.insert(ip),
+                    "pod {pod} generation {generation} reuses {ip}"
+                );
+            }
+            let wrapped = shape.pod_ip(pod, shape.generations());
+            assert_eq!(wrapped, shape.pod_ip(pod, 0));
+        }
+    }
+
+    #[test]
+    fn a_full_node_block_leaves_one_generation() {
+        let sync = Shape {
+            cluster_index: 1,
+            nodes: 250,
+            pods: 1_000_000,
+            services: 1_000,
+            backends: SLICE_MAX,
+        };
+        assert_eq!(sync.generations(), 1);
+        let last = sync.pod_ip(sync.pods - 1, 0);
+        assert!(u32::from(last) < sync.base() + sync.nodes * NODE_BLOCK);
     }
 }

@@ -2,7 +2,7 @@
 //! (delete the old key, put the new one) issued at the same ticks, through the
 //! KVStoreMesh path to a watcher on etcd 2.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use anyhow::Context as _;
 use clustermesh_apiserver::layout;
@@ -14,7 +14,7 @@ use super::{
     ENDPOINTS_PER_CLUSTER, Window, keep_going,
     mesh::{Churn, shape},
     schedule,
-    window::{GRACE, Pending, TICK, due},
+    window::{Change, GRACE, Pending, TICK, due},
 };
 use crate::kvstoremesh::{KvStoreMesh, Op, TXN_OPS, write_all};
 use crate::mesh::workload;
@@ -23,7 +23,7 @@ pub async fn measure() -> anyhow::Result<Vec<Window>> {
     let shape = shape(1);
     let mut mesh = KvStoreMesh::start("c1/").await?;
     let preload: Vec<Op> = (0..shape.pods)
-        .map(|pod| put(shape, pod, false))
+        .map(|pod| put(shape, pod, 0))
         .collect::<anyhow::Result<_>>()?;
     write_all(&mesh.writer, preload).await?;
     let mut held = std::collections::HashSet::new();
@@ -47,8 +47,8 @@ pub async fn measure() -> anyhow::Result<Vec<Window>> {
     Ok(windows)
 }
 
-fn put(shape: workload::Shape, pod: u32, moved: bool) -> anyhow::Result<Op> {
-    let record = workload::endpoint_record("c1", 1, shape, pod, moved)?;
+fn put(shape: workload::Shape, pod: u32, generation: u32) -> anyhow::Result<Op> {
+    let record = workload::endpoint_record("c1", 1, shape, pod, generation)?;
     Ok(Op::Put(
         record_key(&record),
         layout::encode_record(&record).to_vec(),
@@ -62,7 +62,9 @@ async fn run_window(
     seconds: u64,
 ) -> anyhow::Result<Window> {
     let shape = shape(1);
-    let mut pending: Pending<String> = Pending::new();
+    let mut pending = Pending::new();
+    // The change each key was last put for: keys repeat after a pod's generations.
+    let mut changes: HashMap<String, Change> = HashMap::new();
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
     let mut tick = tokio::time::interval(TICK);
@@ -75,10 +77,12 @@ async fn run_window(
                 let mut ops = Vec::new();
                 let at = Instant::now();
                 for _ in published..now_due {
-                    let (pod, moved, _) = churn.next();
-                    let Op::Put(new_key, value) = put(shape, pod, moved)? else { unreachable!() };
-                    let Op::Put(old_key, _) = put(shape, pod, !moved)? else { unreachable!() };
-                    pending.published(new_key.clone(), at);
+                    let (change, _) = churn.next();
+                    let Change { pod, generation } = change;
+                    let Op::Put(new_key, value) = put(shape, pod, generation)? else { unreachable!() };
+                    let Op::Put(old_key, _) = put(shape, pod, generation - 1)? else { unreachable!() };
+                    pending.published(change, at);
+                    changes.insert(new_key.clone(), change);
                     ops.push([TxnOp::delete(old_key, None), TxnOp::put(new_key, value, None)]);
                 }
                 published = now_due;
@@ -92,7 +96,9 @@ async fn run_window(
             seen = mesh.next_seen(end + GRACE) => {
                 let Some(seen) = seen? else { break };
                 for key in &seen.keys {
-                    pending.seen(key, seen.at);
+                    if let Some(change) = changes.get(key) {
+                        pending.seen(*change, seen.at);
+                    }
                 }
             }
         }

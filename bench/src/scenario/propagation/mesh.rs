@@ -10,7 +10,7 @@ use tokio::{sync::watch, time::Instant};
 
 use super::{
     CLUSTERS, ENDPOINTS_PER_CLUSTER, SERVICES_PER_CLUSTER, Window, keep_going, schedule,
-    window::{GRACE, Pending, TICK, due},
+    window::{Change, GRACE, Pending, TICK, due},
 };
 use crate::mesh::{AgentView, MeshCluster, StoreKind, connect, connect::client_config, workload};
 
@@ -24,12 +24,14 @@ pub fn shape(cluster_index: u32) -> workload::Shape {
     }
 }
 
-/// Moves c1's pods one after the other, each to its other address.
+/// Moves c1's pods one after the other, each to the address of its next generation:
+/// an address comes back only after [`workload::Shape::generations`] moves of its pod,
+/// so each change is told apart by its address.
 pub struct Churn {
     pub objects: ClusterObjects,
     shape: workload::Shape,
     next: u32,
-    moved: Vec<bool>,
+    generations: Vec<u32>,
 }
 
 impl Churn {
@@ -38,18 +40,22 @@ impl Churn {
             objects,
             shape,
             next: 0,
-            moved: vec![false; shape.pods as usize],
+            generations: vec![0; shape.pods as usize],
         }
     }
 
-    /// The next pod to move, its address before and after; applied to `objects`.
-    pub fn next(&mut self) -> (u32, bool, Ipv4Addr) {
+    /// The next change, applied to `objects`, and the pod's new address.
+    pub fn next(&mut self) -> (Change, Ipv4Addr) {
         let pod = self.next % self.shape.pods;
         self.next += 1;
-        let moved = &mut self.moved[pod as usize];
-        *moved = !*moved;
-        let ip = workload::move_pod(&mut self.objects, "c1", self.shape, pod, *moved);
-        (pod, *moved, ip)
+        let generation = &mut self.generations[pod as usize];
+        *generation += 1;
+        let ip = workload::move_pod(&mut self.objects, "c1", self.shape, pod, *generation);
+        let change = Change {
+            pod,
+            generation: *generation,
+        };
+        (change, ip)
     }
 }
 
@@ -107,7 +113,8 @@ async fn run_window(
     seconds: u64,
 ) -> anyhow::Result<Window> {
     let c1_name = c1.name.clone();
-    let mut pending: Pending<Ipv4Addr> = Pending::new();
+    let mut pending = Pending::new();
+    let shape = shape(1);
     let start = Instant::now();
     let end = start + Duration::from_secs(seconds);
     let mut tick = tokio::time::interval(TICK);
@@ -116,14 +123,14 @@ async fn run_window(
         tokio::select! {
             _ = tick.tick(), if Instant::now() < end => {
                 let now_due = due(rate, start.elapsed());
-                let ips: Vec<Ipv4Addr> = (published..now_due).map(|_| churn.next().2).collect();
+                let changes: Vec<Change> = (published..now_due).map(|_| churn.next().0).collect();
                 published = now_due;
-                if !ips.is_empty() {
+                if !changes.is_empty() {
                     c1.publish(Arc::new(churn.objects.clone()));
                     let at = Instant::now();
-                    tracing::debug!(changes = ips.len(), "published");
-                    for ip in ips {
-                        pending.published(ip, at);
+                    tracing::debug!(changes = changes.len(), "published");
+                    for change in changes {
+                        pending.published(change, at);
                     }
                 }
             }
@@ -132,7 +139,9 @@ async fn run_window(
                 let at = Instant::now();
                 let view = view.borrow_and_update();
                 let before = pending.len();
-                pending.check(at, |ip| view.has_endpoint(&c1_name, IpAddr::V4(*ip)));
+                pending.check(at, |c| {
+                    view.has_endpoint(&c1_name, IpAddr::V4(shape.pod_ip(c.pod, c.generation)))
+                });
                 tracing::debug!(seen = before - pending.len(), "view changed");
             }
             () = tokio::time::sleep_until(end + GRACE) => break,

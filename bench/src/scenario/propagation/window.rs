@@ -1,7 +1,6 @@
 //! One rate's run: each change's lag, and the changes never seen.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -64,45 +63,66 @@ impl Window {
     }
 }
 
+/// One move of one pod: to the address of its `generation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Change {
+    pub pod: u32,
+    pub generation: u32,
+}
+
 /// Changes in flight: when each was published, until it is seen.
-pub struct Pending<K> {
-    published: HashMap<K, Instant>,
+///
+/// The view holds a pod's latest state, so a change superseded before it was exported
+/// is never visible itself. It counts as seen when a later change of the same pod is,
+/// with the lag from its own publication: the time until the view was at least that
+/// new.
+pub struct Pending {
+    published: BTreeMap<Change, Instant>,
     lags_ms: Vec<f64>,
     changes: usize,
 }
 
-impl<K: Eq + Hash> Pending<K> {
+impl Pending {
     pub fn new() -> Self {
         Self {
-            published: HashMap::new(),
+            published: BTreeMap::new(),
             lags_ms: Vec::new(),
             changes: 0,
         }
     }
 
-    pub fn published(&mut self, key: K, at: Instant) {
+    pub fn published(&mut self, change: Change, at: Instant) {
         self.changes += 1;
-        self.published.insert(key, at);
+        self.published.entry(change).or_insert(at);
     }
 
-    /// `key` was seen at `at`; ignored unless it is pending.
-    pub fn seen(&mut self, key: &K, at: Instant) {
-        if let Some(published) = self.published.remove(key) {
-            self.lags_ms
-                .push(at.saturating_duration_since(published).as_secs_f64() * 1e3);
+    /// `change` was seen at `at`: it and its pod's earlier pending changes are done.
+    pub fn seen(&mut self, change: Change, at: Instant) {
+        let first = Change {
+            generation: 0,
+            ..change
+        };
+        let done: Vec<Change> = (self.published.range(first..=change))
+            .map(|(c, _)| *c)
+            .collect();
+        for c in done {
+            if let Some(published) = self.published.remove(&c) {
+                (self.lags_ms).push(at.saturating_duration_since(published).as_secs_f64() * 1e3);
+            }
         }
     }
 
-    /// Checks every pending key with `visible`, all seen at `at`.
-    pub fn check(&mut self, at: Instant, mut visible: impl FnMut(&K) -> bool) {
-        let lags = &mut self.lags_ms;
-        self.published.retain(|key, published| {
-            let seen = visible(key);
-            if seen {
-                lags.push(at.saturating_duration_since(*published).as_secs_f64() * 1e3);
-            }
-            !seen
-        });
+    /// Checks every pending change with `visible`, all seen at `at`.
+    pub fn check(&mut self, at: Instant, mut visible: impl FnMut(&Change) -> bool) {
+        let seen: Vec<Change> = self
+            .published
+            .keys()
+            .copied()
+            .filter(&mut visible)
+            .collect();
+        for change in seen {
+            self.seen(change, at);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -141,26 +161,54 @@ mod tests {
         assert_eq!(due(1_000, Duration::ZERO), 0);
     }
 
+    fn change(pod: u32, generation: u32) -> Change {
+        Change { pod, generation }
+    }
+
     #[test]
     fn a_window_is_sustained_only_with_every_change_seen_within_the_bound() {
         let t0 = Instant::now();
         let mut pending = Pending::new();
-        pending.published("a", t0);
-        pending.published("b", t0);
-        pending.seen(&"a", t0 + Duration::from_millis(30));
-        pending.seen(&"z", t0 + Duration::from_millis(30));
+        pending.published(change(0, 1), t0);
+        pending.published(change(1, 1), t0);
+        pending.seen(change(0, 1), t0 + Duration::from_millis(30));
+        pending.seen(change(7, 1), t0 + Duration::from_millis(30));
         let open = pending.finish(1_000);
         assert_eq!((open.changes, open.missing), (2, 1));
         assert!(!open.sustained());
 
         let mut pending = Pending::new();
-        pending.published("a", t0);
-        pending.published("b", t0);
-        pending.check(t0 + Duration::from_millis(40), |k| *k == "a");
+        pending.published(change(0, 1), t0);
+        pending.published(change(1, 1), t0);
+        pending.check(t0 + Duration::from_millis(40), |c| c.pod == 0);
         assert!(!pending.is_empty());
         pending.check(t0 + Duration::from_millis(1_500), |_| true);
         let late = pending.finish(1_000);
         assert_eq!(late.lags_ms, [40.0, 1_500.0]);
         assert!(!late.sustained(), "1.5 s is past the bound");
+    }
+
+    #[test]
+    fn a_superseded_change_is_seen_when_a_later_one_of_its_pod_is() {
+        let t0 = Instant::now();
+        let mut pending = Pending::new();
+        pending.published(change(3, 1), t0);
+        pending.published(change(4, 1), t0);
+        pending.published(change(3, 2), t0 + Duration::from_millis(100));
+        pending.check(t0 + Duration::from_millis(250), |c| *c == change(3, 2));
+        assert_eq!(pending.len(), 1, "pod 4's change is still pending");
+        let window = pending.finish(20_000);
+        assert_eq!(window.lags_ms, [250.0, 150.0]);
+        assert_eq!(window.missing, 1);
+    }
+
+    #[test]
+    fn a_change_published_again_keeps_its_first_publication() {
+        let t0 = Instant::now();
+        let mut pending = Pending::new();
+        pending.published(change(0, 1), t0);
+        pending.published(change(0, 1), t0 + Duration::from_millis(500));
+        pending.seen(change(0, 1), t0 + Duration::from_millis(900));
+        assert_eq!(pending.finish(1_000).lags_ms, [900.0]);
     }
 }
