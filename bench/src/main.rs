@@ -16,15 +16,13 @@ mod worker;
 use std::process::ExitCode;
 
 /// The apiservers of the control-plane scenarios run in this process, so it has the
-/// apiserver binary's allocator.
+/// apiserver binary's allocator, without huge pages (mimalloc's `no_thp`). The binary
+/// also turns them off by `prctl`; this process does not, because the processes it
+/// starts (etcd, agents, WireGuard, iperf3) would inherit that.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // The apiservers run in this process: the same memory setup as their binary.
-    if let Err(error) = clustermesh_apiserver::huge_pages::disable() {
-        eprintln!("warning: transparent huge pages stay on: {error}");
-    }
     // Quiet unless asked: `RUST_LOG=clustermesh_apiserver::exporter=debug` shows where
     // an export round spends its time.
     tracing_subscriber::fmt()

@@ -1,10 +1,11 @@
 //! Transparent huge pages off for the apiserver's process.
 //!
-//! mimalloc asks for huge pages (`madvise(MADV_HUGEPAGE)`) on the memory it maps, and
-//! gives freed memory back to the kernel. A first export of a million pods then faulted
-//! about 9 GB of 2 MB pages in and out for a 4.2 GB peak, and the kernel's zeroing of
-//! them was over half of the CPU. With 4 KiB pages the same export took a third less
-//! CPU (docs/architecture.md, "Allocator").
+//! mimalloc gives freed memory back to the kernel and faults it in again. On huge pages
+//! a first export of a million pods faulted about 9 GB of 2 MB pages for a 4.2 GB peak,
+//! and zeroing them was over half of the export's CPU (docs/architecture.md,
+//! "Allocator"). mimalloc is built without its own `madvise(MADV_HUGEPAGE)` (feature
+//! `no_thp`), which is enough where the kernel's THP mode is `madvise`; this covers
+//! kernels set to `always`.
 
 /// Turns transparent huge pages off for this process and the processes it starts (the
 /// flag survives `fork` and `execve`). Call it first in `main`: memory faulted in before
