@@ -171,6 +171,14 @@ impl Replica {
     /// Runs `read` on this replica's state once it has applied everything the leader had
     /// committed when the read began (read-index), so the read is linearizable.
     pub(crate) async fn read<T>(&self, read: impl FnOnce(&KvState) -> T) -> Result<T, StoreError> {
+        self.caught_up().await?;
+        let applied = lock(&self.applied)?;
+        Ok(read(&applied.state))
+    }
+
+    /// Waits until this replica has applied everything committed when it was called
+    /// (a read-index round): what follows sees every write acknowledged before.
+    pub(crate) async fn caught_up(&self) -> Result<(), StoreError> {
         let read_log_id = match self.execute(&ForwardRequest::ReadIndex).await? {
             ForwardReply::ReadIndex(id) => id,
             other => {
@@ -186,8 +194,7 @@ impl Replica {
             .map_err(|e| {
                 StoreError::unavailable(format!("replica did not catch up to the read index: {e}"))
             })?;
-        let applied = lock(&self.applied)?;
-        Ok(read(&applied.state))
+        Ok(())
     }
 
     /// Proposes a write and returns what applying it produced.

@@ -81,6 +81,9 @@ impl Store for RaftStore {
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
+        // On a follower, a compaction or write acknowledged just before may not be
+        // applied here yet; without this the watch would replay compacted history.
+        self.replica.caught_up().await?;
         let mut applied = lock(&self.replica.applied)?;
         let applied = &mut *applied;
         Ok(applied.hub.subscribe(&applied.state, prefix, after))
