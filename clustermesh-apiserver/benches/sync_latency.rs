@@ -109,7 +109,7 @@ async fn run(backend: &str) -> Result<(), String> {
         );
         tokio::time::timeout(WAIT, async {
             while let Some(Ok(response)) = watch.next().await {
-                for event in response.events {
+                for event in response.events.iter() {
                     if let Event::Put(kv) = event
                         && let Ok(Record::GlobalService(service)) =
                             layout::decode_record(&kv.key, &kv.value)

@@ -112,7 +112,7 @@ async fn a_backend_turning_not_ready_reaches_a_peer_within_200ms() {
     let seen = tokio::time::timeout(WAIT, async {
         loop {
             let response = watch.next().await.expect("watch open").expect("no error");
-            for event in response.events {
+            for event in response.events.iter() {
                 if let clustermesh_apiserver::store::Event::Put(kv) = event
                     && let Ok(Record::GlobalService(service)) =
                         layout::decode_record(&kv.key, &kv.value)
@@ -190,7 +190,7 @@ async fn a_stopped_peer_is_unreachable_in_time_and_resynced_after_restart() {
     .await;
     assert_eq!(a.records_of("b").await, b.records_of("b").await);
     while let Some(Some(Ok(response))) = futures::FutureExt::now_or_never(node_events.next()) {
-        for event in response.events {
+        for event in response.events.iter() {
             assert!(
                 !matches!(event, clustermesh_apiserver::store::Event::Delete { .. }),
                 "a deleted a node of b during b's restart: {event:?}"

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::{
     kvstoremesh::{KvStoreMesh, Op, write_all},
+    machine::ProcessCpu,
     mesh::{AgentView, MeshCluster, StoreKind, connect, connect::client_config, workload},
     record::{Baseline, Ratio, Record, Target},
 };
@@ -34,6 +35,8 @@ struct Row {
     exported: Duration,
     /// Source publish → b's agent holds everything.
     total: Duration,
+    /// What this process (both apiservers and the agent's view) spent meanwhile.
+    cpu: ProcessCpu,
     baseline: Duration,
 }
 
@@ -95,6 +98,7 @@ async fn measure(endpoints: u32, store: StoreKind) -> anyhow::Result<Row> {
 
     let objects = Arc::new(workload::objects("a", shape));
     let records = shape.record_count();
+    let cpu_before = ProcessCpu::now();
     let started = Instant::now();
     a.publish(objects);
     let generation = a.export.borrow().source_generation + 1;
@@ -124,6 +128,14 @@ async fn measure(endpoints: u32, store: StoreKind) -> anyhow::Result<Row> {
     progress.abort();
     held?;
     let total = started.elapsed();
+    let cpu = ProcessCpu::now().since(cpu_before);
+    eprintln!(
+        "  clustermesh: {} ms (CPU {:.1} s user, {:.1} s system, {} minor faults); now the baseline",
+        total.as_millis(),
+        cpu.user_s,
+        cpu.system_s,
+        cpu.minor_faults
+    );
     agent.stop().await?;
 
     let exported_kvs = a.store.list("a/").await.context("listing a's export")?;
@@ -146,6 +158,7 @@ async fn measure(endpoints: u32, store: StoreKind) -> anyhow::Result<Row> {
         records,
         exported,
         total,
+        cpu,
         baseline,
     })
 }
@@ -221,7 +234,9 @@ fn record(rows: &[Row], store: StoreKind) -> Record {
     };
     record.figures = figures(&|r| {
         json!({"records": r.records, "total_ms": ms(r.total), "exported_ms": ms(r.exported),
-               "records_per_s": (r.records as f64 / r.total.as_secs_f64()).round()})
+               "records_per_s": (r.records as f64 / r.total.as_secs_f64()).round(),
+               "cpu_user_s": r.cpu.user_s, "cpu_system_s": r.cpu.system_s,
+               "minor_faults": r.cpu.minor_faults})
     });
     record.baseline = Some(Baseline {
         name: "KVStoreMesh path: etcd 1 -> watcher copying into etcd 2 -> watcher (agent) decoding values; txns of 128, 16 in flight".into(),
@@ -237,10 +252,12 @@ fn record(rows: &[Row], store: StoreKind) -> Record {
             value: speedup,
         });
         record.summary_lines.push(format!(
-            "{:>9} endpoints: clustermesh {:>8.1} ms (a exported at {:.1} ms), kvstoremesh {:>8.1} ms",
+            "{:>9} endpoints: clustermesh {:>8.1} ms (a exported at {:.1} ms; CPU {:.1} s user, {:.1} s system), kvstoremesh {:>8.1} ms",
             r.endpoints,
             ms(r.total),
             ms(r.exported),
+            r.cpu.user_s,
+            r.cpu.system_s,
             ms(r.baseline)
         ));
         if r.endpoints == 1_000_000 {

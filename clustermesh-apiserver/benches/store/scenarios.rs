@@ -155,7 +155,7 @@ async fn observe(
         let response = stream.next().await.context("watch ended early")??;
         // One clock read per response: its events arrived together.
         let now = nanos_since(epoch);
-        for event in response.events {
+        for event in response.events.iter() {
             let Event::Put(kv) = event else {
                 bail!("unexpected delete of {} in the watch", event.key());
             };

@@ -8,11 +8,11 @@ use crate::layout::{self, Family, KeyClass};
 use crate::store::{Event, KeyValue};
 
 /// A put (or a snapshot entry) as an event; `None` when out of scope or internal.
-pub(super) fn put(scope: &Scope, kv: KeyValue) -> Option<FeedEvent> {
+pub(super) fn put(scope: &Scope, kv: &KeyValue) -> Option<FeedEvent> {
     let decoded = match layout::family(&kv.key) {
         Family::Record => {
             return Some(FeedEvent::Upsert {
-                record: kv.value,
+                record: kv.value.clone(),
                 revision: kv.mod_revision,
             });
         }
@@ -34,11 +34,15 @@ pub(super) fn put(scope: &Scope, kv: KeyValue) -> Option<FeedEvent> {
 /// A store change that has no wire form and needs a fresh snapshot instead.
 pub(super) struct Resync;
 
-pub(super) fn event(scope: &Scope, event: Event) -> Result<Option<FeedEvent>, Resync> {
+/// `event` is shared with the store's history and other watchers, hence borrowed.
+pub(super) fn event(scope: &Scope, event: &Event) -> Result<Option<FeedEvent>, Resync> {
     match event {
         Event::Put(kv) => Ok(put(scope, kv)),
-        Event::Delete { key, revision } => match classify(&key) {
-            Some(KeyClass::Record(key)) => Ok(Some(FeedEvent::Delete { key, revision })),
+        Event::Delete { key, revision } => match classify(key) {
+            Some(KeyClass::Record(key)) => Ok(Some(FeedEvent::Delete {
+                key,
+                revision: *revision,
+            })),
             // Deleted markers and peer states have no delete on the wire; a bracketed
             // snapshot makes the client drop them. Rare: a peer removed, restarted or
             // expired from the cache.

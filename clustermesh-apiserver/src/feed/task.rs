@@ -123,7 +123,7 @@ impl FeedTask {
         let mut markers = Vec::new();
         let mut chunk = Vec::with_capacity(SNAPSHOT_CHUNK);
         chunk.push(FeedEvent::SnapshotBegin { revision });
-        for kv in list.items {
+        for kv in &list.items {
             match convert::put(&self.scope, kv) {
                 Some(marker @ FeedEvent::Synced(_)) => markers.push(marker),
                 Some(event) => chunk.push(event),
@@ -174,7 +174,7 @@ impl FeedTask {
                         let next_last = response.last_revision().unwrap_or(last);
                         let mut batch = Vec::with_capacity(response.events.len());
                         let mut resync = false;
-                        for event in response.events {
+                        for event in response.events.iter() {
                             match convert::event(&self.scope, event) {
                                 Ok(Some(event)) => batch.push(event),
                                 Ok(None) => {}

@@ -5,6 +5,7 @@
 //! lease deadlines live outside (see `lease_clock`) and expiry arrives as a command.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -58,8 +59,18 @@ pub struct KvState {
     next_lease_id: i64,
     keys: BTreeMap<String, Stored>,
     leases: BTreeMap<LeaseId, Lease>,
-    history: VecDeque<Event>,
+    /// Each revision's events, oldest first, for resuming watches. A revision's events
+    /// are one shared allocation: the watchers they are published to hold the same.
+    history: VecDeque<Arc<[Event]>>,
+    /// How many events `history` holds, which its limit counts.
+    history_events: usize,
+    /// The events of the write being applied.
+    pending: Vec<Event>,
 }
+
+/// The events of one applied command: one shared batch per revision it created (a
+/// group creates several).
+pub type Applied = Vec<Arc<[Event]>>;
 
 impl KvState {
     pub fn new(config: KvStateConfig) -> Self {
@@ -71,6 +82,8 @@ impl KvState {
             keys: BTreeMap::new(),
             leases: BTreeMap::new(),
             history: VecDeque::new(),
+            history_events: 0,
+            pending: Vec::new(),
         }
     }
 
@@ -120,10 +133,11 @@ impl KvState {
                 compacted: self.compact_revision,
             });
         }
-        let start = self.history.partition_point(|e| e.revision() <= after);
+        let start = self.history.partition_point(|b| batch_revision(b) <= after);
         Ok(self
             .history
             .range(start..)
+            .flat_map(|batch| batch.iter())
             .filter(|e| e.key().starts_with(prefix))
             .cloned()
             .collect())
@@ -132,10 +146,10 @@ impl KvState {
     /// Applies one command. On success the returned events all carry the same, new
     /// revision (or there are none, when nothing changed). A failed command changes
     /// nothing, deterministically, so replicas stay in step.
-    pub fn apply(&mut self, cmd: Command) -> (Result<CommandResponse, StoreError>, Vec<Event>) {
+    pub fn apply(&mut self, cmd: Command) -> (Result<CommandResponse, StoreError>, Applied) {
         if let Command::Group(cmds) = cmd {
             let mut results = Vec::with_capacity(cmds.len());
-            let mut events = Vec::new();
+            let mut events = Applied::new();
             for cmd in cmds {
                 let (result, more) = match cmd {
                     Command::Group(_) => (
@@ -196,7 +210,7 @@ impl KvState {
         };
         let events = match self.revision > before {
             true => self.events_of_current_apply(),
-            false => Vec::new(),
+            false => Applied::new(),
         };
         (result, events)
     }
@@ -250,12 +264,16 @@ impl KvState {
         }
         let rev = self.revision + 1;
         self.revision = rev;
+        self.pending.reserve_exact(ops.len());
         for op in ops {
             match op {
                 WriteOp::Put { key, value, lease } => self.put_at(rev, key, value, lease),
                 WriteOp::Delete { key } => self.delete_at(rev, key),
             }
         }
+        let events: Arc<[Event]> = std::mem::take(&mut self.pending).into();
+        self.history_events += events.len();
+        self.history.push_back(events);
         Ok((rev, changes))
     }
 
@@ -308,8 +326,12 @@ impl KvState {
         if revision <= self.compact_revision {
             return;
         }
-        let end = self.history.partition_point(|e| e.revision() <= revision);
-        self.history.drain(..end);
+        while let Some(oldest) = self.history.front()
+            && batch_revision(oldest) <= revision
+        {
+            self.history_events -= oldest.len();
+            self.history.pop_front();
+        }
         self.compact_revision = revision;
     }
 
@@ -353,7 +375,7 @@ impl KvState {
                 }
             }
         };
-        self.history.push_back(Event::Put(event));
+        self.pending.push(Event::Put(event));
     }
 
     fn delete_at(&mut self, rev: Revision, key: String) {
@@ -361,31 +383,33 @@ impl KvState {
             if let Some(l) = old.lease.and_then(|id| self.leases.get_mut(&id)) {
                 l.keys.remove(&key);
             }
-            self.history.push_back(Event::Delete { key, revision: rev });
+            self.pending.push(Event::Delete { key, revision: rev });
         }
     }
 
     /// The events of the revision the apply just created; then history is trimmed.
-    fn events_of_current_apply(&mut self) -> Vec<Event> {
-        let start = self
-            .history
-            .partition_point(|e| e.revision() < self.revision);
-        let events: Vec<Event> = self
-            .history
-            .range(start..)
-            .filter(|e| e.revision() == self.revision)
+    fn events_of_current_apply(&mut self) -> Applied {
+        let events: Applied = (self.history.back())
+            .filter(|batch| batch_revision(batch) == self.revision)
             .cloned()
+            .into_iter()
             .collect();
-        if self.history.len() > self.config.history_limit {
-            let excess = self.history.len() - self.config.history_limit;
-            // Compact whole revisions only, so a resume point is never half a revision.
-            let cut = self.history[excess - 1].revision();
-            if cut < self.revision {
-                self.compact_to(cut);
-            }
+        // Compact whole revisions only, so a resume point is never half a revision, and
+        // never the revision just written.
+        while self.history_events > self.config.history_limit
+            && let Some(oldest) = self.history.front().map(|b| batch_revision(b))
+            && oldest < self.revision
+        {
+            self.compact_to(oldest);
         }
         events
     }
+}
+
+/// The revision of a history batch: every event in it has the same, and it is never
+/// empty (a write that changes nothing creates no revision).
+fn batch_revision(batch: &[Event]) -> Revision {
+    batch.first().map_or(0, Event::revision)
 }
 
 /// `apply` unpacks groups before dispatching, so a group never reaches the match.

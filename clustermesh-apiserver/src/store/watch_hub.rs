@@ -4,6 +4,8 @@
 //! it applies commands under, so a new watcher's backlog and its live events meet with
 //! no gap and no overlap.
 
+use std::sync::Arc;
+
 use futures::StreamExt;
 
 use super::watch_channel::{SendError, WatchSender, watch_channel};
@@ -42,7 +44,9 @@ impl WatchHub {
             Ok(backlog) => {
                 let sent = match backlog.is_empty() {
                     true => Ok(()),
-                    false => sender.send(WatchResponse { events: backlog }),
+                    false => sender.send(WatchResponse {
+                        events: backlog.into(),
+                    }),
                 };
                 if sent.is_ok() {
                     self.watchers.push(Watcher {
@@ -56,25 +60,26 @@ impl WatchHub {
         receiver.boxed()
     }
 
-    /// Delivers the events of one apply. Watchers that are gone or too slow are dropped.
-    pub(crate) fn publish(&mut self, events: &[Event]) {
-        if events.is_empty() {
-            return;
+    /// Delivers the events of one apply, a batch per revision. A watcher that takes all
+    /// of a batch gets the batch itself, not a copy. Watchers that are gone or too slow
+    /// are dropped.
+    pub(crate) fn publish(&mut self, batches: &[Arc<[Event]>]) {
+        for events in batches {
+            self.watchers.retain_mut(|w| {
+                let wanted = |e: &Event| e.revision() > w.after && e.key().starts_with(&w.prefix);
+                let matching: Arc<[Event]> = match events.iter().all(wanted) {
+                    true => Arc::clone(events),
+                    false => events.iter().filter(|e| wanted(e)).cloned().collect(),
+                };
+                if matching.is_empty() {
+                    return !w.sender.is_closed();
+                }
+                match w.sender.send(WatchResponse { events: matching }) {
+                    Ok(()) => true,
+                    Err(SendError::Lagged | SendError::Closed) => false,
+                }
+            });
         }
-        self.watchers.retain_mut(|w| {
-            let matching: Vec<Event> = events
-                .iter()
-                .filter(|e| e.revision() > w.after && e.key().starts_with(&w.prefix))
-                .cloned()
-                .collect();
-            if matching.is_empty() {
-                return !w.sender.is_closed();
-            }
-            match w.sender.send(WatchResponse { events: matching }) {
-                Ok(()) => true,
-                Err(SendError::Lagged | SendError::Closed) => false,
-            }
-        });
     }
 
     /// Cuts every watch at what it was last sent, e.g. when a snapshot replaced the state
@@ -85,3 +90,6 @@ impl WatchHub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -28,7 +28,7 @@ pub(crate) async fn collect_until(stream: &mut WatchStream, last: i64, what: &st
     let mut events = Vec::new();
     while events.last().map(Event::revision).unwrap_or(i64::MIN) < last {
         match next_item(stream, what).await {
-            Some(Ok(resp)) => events.extend(resp.events),
+            Some(Ok(resp)) => events.extend(resp.events.iter().cloned()),
             Some(Err(err)) => panic!("{what}: watch failed after {} events: {err}", events.len()),
             None => panic!("{what}: watch ended after {} events", events.len()),
         }

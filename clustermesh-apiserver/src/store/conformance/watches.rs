@@ -93,7 +93,7 @@ pub async fn watch_resumes_without_loss_or_duplicates(store: Arc<dyn Store>) {
     let mut seen: Vec<Event> = Vec::new();
     while seen.last().map(Event::revision).unwrap_or(start) < start + 10 {
         match next_item(&mut first, "first watch").await {
-            Some(Ok(resp)) => seen.extend(resp.events),
+            Some(Ok(resp)) => seen.extend(resp.events.iter().cloned()),
             other => panic!("first watch: {other:?}"),
         }
     }
@@ -221,7 +221,7 @@ pub async fn slow_watcher_is_cut_and_resumes(store: Arc<dyn Store>) {
     let mut seen: Vec<Event> = Vec::new();
     let resume_after = loop {
         match next_item(&mut slow, "slow watch").await {
-            Some(Ok(resp)) => seen.extend(resp.events),
+            Some(Ok(resp)) => seen.extend(resp.events.iter().cloned()),
             Some(Err(StoreError::WatchLagged { resume_after })) => break resume_after,
             other => panic!("a slow watcher must be cut with WatchLagged, got {other:?}"),
         }
@@ -245,7 +245,7 @@ pub async fn slow_watcher_is_cut_and_resumes(store: Arc<dyn Store>) {
         let mut resumed = store.watch("s/", resume_after).await.expect("resume");
         loop {
             match next_item(&mut resumed, "resumed slow watch").await {
-                Some(Ok(resp)) => seen.extend(resp.events),
+                Some(Ok(resp)) => seen.extend(resp.events.iter().cloned()),
                 Some(Err(StoreError::WatchLagged { resume_after: r })) => {
                     assert_eq!(
                         seen.last().map(Event::revision),

@@ -190,7 +190,9 @@ impl Forwarder {
         let mut events = events.into_iter().peekable();
         let backlog: Vec<Event> = events.by_ref().take(split).collect();
         if !backlog.is_empty() {
-            self.sender.send(WatchResponse { events: backlog })?;
+            self.sender.send(WatchResponse {
+                events: backlog.into(),
+            })?;
         }
         while let Some(first) = events.next() {
             let revision = first.revision();
@@ -198,7 +200,9 @@ impl Forwarder {
             while let Some(next) = events.next_if(|e| e.revision() == revision) {
                 batch.push(next);
             }
-            self.sender.send(WatchResponse { events: batch })?;
+            self.sender.send(WatchResponse {
+                events: batch.into(),
+            })?;
         }
         Ok(())
     }

@@ -56,6 +56,8 @@ impl KvState {
             keys: snap.keys.into_iter().collect(),
             leases,
             history: VecDeque::new(),
+            history_events: 0,
+            pending: Vec::new(),
         }
     }
 }

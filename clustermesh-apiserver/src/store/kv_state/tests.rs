@@ -16,7 +16,8 @@ fn put(key: &str, value: &str, lease: Option<LeaseId>) -> Command {
 
 fn ok(state: &mut KvState, cmd: Command) -> (CommandResponse, Vec<Event>) {
     let (result, events) = state.apply(cmd);
-    (result.expect("command applies"), events)
+    let events = events.iter().flat_map(|batch| batch.iter().cloned());
+    (result.expect("command applies"), events.collect())
 }
 
 fn grant(state: &mut KvState, ttl_ms: u64) -> LeaseId {
