@@ -7,6 +7,7 @@ mod identities;
 mod records;
 mod registrations;
 mod round;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -22,7 +23,7 @@ use crate::export::IdentityAllocator;
 use crate::source::SourceState;
 use crate::store::{Revision, Store};
 
-pub use desired::{Desired, build as build_desired, diff};
+pub use desired::{Desired, build as build_desired};
 
 #[derive(Debug, Clone)]
 pub struct ExporterConfig {

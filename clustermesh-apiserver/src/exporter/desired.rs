@@ -62,23 +62,3 @@ fn effective_cluster(base: &Cluster, nodes: &[Node]) -> Cluster {
         ..base.clone()
     }
 }
-
-/// Store writes that turn `current` into `desired`, puts before deletes. `desired` may
-/// come in any order and must not repeat a key.
-pub fn diff(
-    mut current: Desired,
-    desired: impl IntoIterator<Item = (String, Bytes)>,
-) -> Vec<crate::store::WriteOp> {
-    use crate::store::WriteOp;
-    let mut ops: Vec<WriteOp> = desired
-        .into_iter()
-        .filter(|(key, value)| current.remove(key).as_ref() != Some(value))
-        .map(|(key, value)| WriteOp::Put {
-            key,
-            value,
-            lease: None,
-        })
-        .collect();
-    ops.extend(current.into_keys().map(|key| WriteOp::Delete { key }));
-    ops
-}

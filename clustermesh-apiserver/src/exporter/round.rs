@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clustermesh_proto::{RecordKind, SyncedKey, SyncedMarker, cluster_prefix};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -16,6 +17,7 @@ use super::{
     identities::IdentityCache,
     records::RebuiltRecords,
     registrations::{self, RegistrationWatch},
+    writer::RoundWriter,
 };
 use crate::drill::{FaultSet, ServiceRef};
 use crate::export::{self, EndpointIndex, RecordChange};
@@ -25,6 +27,10 @@ use crate::store::{Revision, StoreError, WriteOp};
 
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Chunks of records the index may run ahead of the store by.
+const CHUNKS_AHEAD: usize = 4;
+/// Records per chunk when every record is written again.
+const RECORDS_PER_CHUNK: usize = 8192;
 
 #[derive(Debug, thiserror::Error)]
 enum RoundError {
@@ -124,40 +130,70 @@ impl Runner {
             .allocate(&self.exporter.allocator, self.index.label_sets())
             .await?;
         let allocated = started.elapsed();
-        let changes = self
-            .off_workers(|index, identities| index.resolve(&|set| identities.get(set)))
-            .await;
-        let resolved = started.elapsed();
         let mut plan = export::plan_without_pods(&cluster, &state.objects);
         withdraw_faulted(&mut plan, &self.exporter.faults.borrow_and_update());
         let (cluster, rebuilt) = desired::build(&self.exporter.config.cluster, &plan, &registered);
         self.rebuilt.replace(rebuilt);
 
-        let ops = match (self.in_sync, std::mem::replace(&mut self.resolved, true)) {
-            (true, _) => puts_first(
-                self.rebuilt
-                    .ops()
-                    .into_iter()
-                    .chain(changes.into_iter().map(into_op)),
-            ),
-            (false, resolved) => {
-                let current = self.list_current().await?;
-                let index: Box<dyn Iterator<Item = (String, Bytes)>> = match resolved {
-                    true => Box::new(self.index.records()),
-                    // The first resolve reports every record: no need to encode them again.
-                    false => Box::new(changes.into_iter().filter_map(|c| match c {
-                        RecordChange::Put { key, value } => Some((key, value)),
-                        RecordChange::Delete(_) => None,
-                    })),
-                };
-                let rebuilt = (self.rebuilt.all().iter()).map(|(k, v)| (k.clone(), v.clone()));
-                desired::diff(current, rebuilt.chain(index))
-            }
+        let first_resolve = !std::mem::replace(&mut self.resolved, true);
+        let mut writer = match self.in_sync {
+            true => RoundWriter::changes(store.clone()),
+            false => RoundWriter::against(store.clone(), self.list_current().await?),
         };
-        let planned = started.elapsed();
-        let writes = ops.len();
-        self.in_sync = false;
-        self.write(ops).await?;
+        // Whatever happens from here, the store may hold part of this round.
+        let in_sync = std::mem::replace(&mut self.in_sync, false);
+        let rebuilt_ops: Vec<WriteOp> = match in_sync {
+            true => self.rebuilt.ops(),
+            false => (self.rebuilt.all().iter())
+                .map(|(key, value)| WriteOp::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                    lease: None,
+                })
+                .collect(),
+        };
+        for op in rebuilt_ops {
+            writer.op(op).await?;
+        }
+        // Against a listing every record is desired: the changes since a first resolve
+        // are all of them, any later resolve's are not.
+        let every_record = !in_sync && !first_resolve;
+        let (chunks, mut incoming) = mpsc::channel(CHUNKS_AHEAD);
+        let resolving = self.off_workers(move |index, identities| {
+            let mut emit = |chunk: Vec<RecordChange>| {
+                // A closed channel means the write failed; the round fails with it.
+                let _ = chunks.blocking_send(chunk);
+            };
+            let resolve = |set: &_| identities.get(set);
+            match every_record {
+                false => index.resolve_into(&resolve, &mut emit),
+                true => {
+                    drop(index.resolve(&resolve));
+                    let records = index
+                        .records()
+                        .map(|(key, value)| RecordChange::Put { key, value });
+                    let mut records = records.peekable();
+                    while records.peek().is_some() {
+                        emit(records.by_ref().take(RECORDS_PER_CHUNK).collect());
+                    }
+                }
+            }
+        });
+        let writing = async move {
+            while let Some(chunk) = incoming.recv().await {
+                for change in chunk {
+                    writer.op(into_op(change)).await?;
+                }
+            }
+            writer.finish().await
+        };
+        let ((), written) = tokio::join!(resolving, writing);
+        let written = written?;
+        let resolved = started.elapsed();
+        self.writes += written.batches;
+        if let Some(revision) = written.revision {
+            self.revision = revision;
+        }
         self.rebuilt.written();
         self.in_sync = true;
         if !self.synced {
@@ -166,12 +202,10 @@ impl Runner {
         }
         self.summarize(&state, &plan, cluster);
         tracing::debug!(
-            writes,
+            writes = written.ops,
             observe_ms = observed.as_millis(),
             allocate_ms = (allocated - observed).as_millis(),
-            resolve_ms = (resolved - allocated).as_millis(),
-            plan_ms = (planned - resolved).as_millis(),
-            write_ms = (started.elapsed() - planned).as_millis(),
+            resolve_and_write_ms = (resolved - allocated).as_millis(),
             "export round"
         );
         Ok(())
@@ -316,15 +350,6 @@ fn into_op(change: RecordChange) -> WriteOp {
         },
         RecordChange::Delete(key) => WriteOp::Delete { key },
     }
-}
-
-/// Puts before deletes, so a reader never sees a record gone before its replacement
-/// is there.
-fn puts_first(ops: impl Iterator<Item = WriteOp>) -> Vec<WriteOp> {
-    let (mut puts, deletes): (Vec<_>, Vec<_>) =
-        ops.partition(|op| matches!(op, WriteOp::Put { .. }));
-    puts.extend(deletes);
-    puts
 }
 
 /// A drill's backends fault: the service stays exported, with every backend not

@@ -3,16 +3,18 @@
 
 use std::{sync::Arc, time::Duration};
 
+use futures::StreamExt;
+
 use clustermesh_proto::{Cluster, Record, RecordKind, SyncedKey, pb};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{ExportStatus, Exporter, ExporterConfig, desired};
+use super::{ExportStatus, Exporter, ExporterConfig, desired, writer::RoundWriter};
 use crate::export::{ExportPlan, fixtures};
 use crate::layout;
 use crate::source::{ClusterObjects, SourceState};
 use crate::store::{
-    Store,
+    Event, Store,
     memory::{MemoryStore, MemoryStoreConfig},
 };
 
@@ -225,25 +227,47 @@ fn pod_cidrs_come_from_nodes_unless_declared() {
     )));
 }
 
-#[test]
-fn diff_puts_changes_and_deletes_leftovers() {
-    let current = [("k1", "a"), ("k2", "b")]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), bytes::Bytes::from(v)))
+#[tokio::test]
+async fn against_a_listing_the_writer_puts_what_differs_and_deletes_the_rest() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(MemoryStoreConfig::default()));
+    for (key, value) in [("k1", "a"), ("k2", "b")] {
+        store.put(key, value.into(), None).await.expect("seed");
+    }
+    let listed = store.list("k").await.expect("list");
+    let unchanged = listed.items[0].mod_revision;
+    let listed = (listed.items.into_iter())
+        .map(|kv| (kv.key, kv.value))
         .collect();
-    let desired = [("k1", "a"), ("k3", "c")]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), bytes::Bytes::from(v)));
-    let ops = desired::diff(current, desired);
+    let mut writer = RoundWriter::against(store.clone(), listed);
+    writer.put("k1".into(), "a".into()).await.expect("put");
+    writer.put("k3".into(), "c".into()).await.expect("put");
+    let written = writer.finish().await.expect("finish");
+    assert_eq!(written.ops, 2, "one put and one delete: {written:?}");
+    assert_eq!(keys(store.as_ref(), "k").await, ["k1", "k3"]);
+    let k1 = store.get("k1").await.expect("get").expect("kept");
     assert_eq!(
-        ops,
-        [
-            crate::store::WriteOp::Put {
-                key: "k3".into(),
-                value: bytes::Bytes::from("c"),
-                lease: None
-            },
-            crate::store::WriteOp::Delete { key: "k2".into() },
-        ]
+        k1.mod_revision, unchanged,
+        "an equal record is not written again"
     );
+}
+
+#[tokio::test]
+async fn the_writer_writes_deletes_after_every_put() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(MemoryStoreConfig::default()));
+    store.put("old", "x".into(), None).await.expect("seed");
+    let mut watch = store.watch("", 0).await.expect("watch");
+    let mut writer = RoundWriter::changes(store.clone());
+    writer.delete("old".into());
+    writer.put("new".into(), "y".into()).await.expect("put");
+    let written = writer.finish().await.expect("finish");
+    assert_eq!(written.batches, 2);
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let response = watch.next().await.expect("open").expect("events");
+        seen.extend(response.events.iter().map(|e| match e {
+            Event::Put(kv) => format!("put {}", kv.key),
+            Event::Delete { key, .. } => format!("delete {key}"),
+        }));
+    }
+    assert_eq!(seen, ["put old", "put new", "delete old"]);
 }

@@ -41,6 +41,28 @@ pub(crate) fn parse_ip_list(
         .collect()
 }
 
+/// Appends `ip` as `Display` writes it. IPv4, nearly every pod address, is written
+/// digit by digit: formatting a million keys through `fmt` was a tenth of an export.
+pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
+    let IpAddr::V4(v4) = ip else {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{ip}");
+        return;
+    };
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+}
+
 pub(crate) fn to_strings<T: ToString>(values: &[T]) -> Vec<String> {
     values.iter().map(ToString::to_string).collect()
 }
@@ -48,6 +70,28 @@ pub(crate) fn to_strings<T: ToString>(values: &[T]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pushed_ips_read_as_displayed() {
+        let mut samples: Vec<IpAddr> = (0..=255u8)
+            .map(|b| IpAddr::from([b, 255 - b, b / 10, 100]))
+            .collect();
+        samples.extend(
+            [
+                "0.0.0.0",
+                "255.255.255.255",
+                "fd00::1",
+                "::ffff:10.0.0.1",
+                "::",
+            ]
+            .map(|s| s.parse::<IpAddr>().expect("address")),
+        );
+        for ip in samples {
+            let mut out = String::from("x/");
+            push_ip(&mut out, ip);
+            assert_eq!(out, format!("x/{ip}"));
+        }
+    }
 
     #[test]
     fn ips() {

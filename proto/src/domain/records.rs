@@ -26,7 +26,7 @@ pub use self::{
     endpoint::{Endpoint, EndpointParts},
     global_service::GlobalService,
     identity::Identity,
-    keyed::{Keyed, record_key},
+    keyed::{Keyed, endpoint_key, record_key},
     node::Node,
     peer_state::PeerState,
     ports::{BackendPort, ServicePort},

@@ -137,10 +137,23 @@ impl EndpointIndex {
         &mut self,
         resolve: &impl Fn(&LabelSet) -> Option<IdentityId>,
     ) -> Vec<RecordChange> {
+        let mut changes = Vec::new();
+        self.resolve_into(resolve, &mut |chunk| changes.extend(chunk));
+        changes
+    }
+
+    /// As [`Self::resolve`], handing the changes to `emit` in chunks as they are made:
+    /// a first snapshot of a million pods emits its first records within milliseconds,
+    /// so they can be written while the rest are still being placed.
+    pub fn resolve_into(
+        &mut self,
+        resolve: &impl Fn(&LabelSet) -> Option<IdentityId>,
+        emit: &mut dyn FnMut(Vec<RecordChange>),
+    ) {
         self.names.prune();
         if std::mem::take(&mut self.all_unplaced) {
             if self.claims.is_empty() && self.touched.is_empty() {
-                return self.place_all(resolve);
+                return self.place_all(resolve, emit);
             }
             self.unplaced.extend(self.pods.keys().cloned());
         }
@@ -150,7 +163,7 @@ impl EndpointIndex {
         for key in unplaced {
             self.place(key, resolve);
         }
-        self.changes()
+        emit(self.changes());
     }
 
     /// The label sets that need an identity id.

@@ -5,9 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use clustermesh_proto::{
-    ClusterName, DnsLabel, DnsSubdomain, EndpointParts, IdentityId, RecordKind,
-};
+use clustermesh_proto::{ClusterName, DnsLabel, DnsSubdomain, EndpointParts, IdentityId};
 
 use crate::source::ObjectRef;
 
@@ -62,10 +60,7 @@ impl Claim {
     }
 }
 
-/// `<cluster>/endpoints/<ip>`, as `record_key` gives it for the endpoint.
-pub(super) fn endpoint_key(cluster: &ClusterName, ip: IpAddr) -> String {
-    format!("{cluster}/{}/{ip}", RecordKind::Endpoint)
-}
+pub(super) use clustermesh_proto::endpoint_key;
 
 /// The claims on one IP in namespace/name order. Almost always exactly one, which is
 /// kept inline: a vector would be one more allocation per IP.

@@ -2,7 +2,7 @@
 //! ordered pass each, as sorted bulk inserts are several times faster than a million
 //! single ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -14,6 +14,9 @@ use super::placement::{self, Context, Outcome, Placement};
 use super::{EndpointIndex, Placed, PodState, RecordChange, identity_record};
 use crate::export::LabelSet;
 use crate::source::ObjectRef;
+
+/// Records per emitted chunk: about one store write's worth.
+const EMIT_CHUNK: usize = 8192;
 
 impl EndpointIndex {
     /// The first snapshot, every pod new: built in one pass, as a sorted bulk insert is
@@ -28,14 +31,20 @@ impl EndpointIndex {
     }
 
     /// Places every pod of a first snapshot in one pass in namespace/name order, which
-    /// is the order [`Self::place`] would take them in, and reports every record.
+    /// is the order [`Self::place`] would take them in, and emits every record as soon
+    /// as it is known: an IP's first claimant in that order is its winner, so its
+    /// record is final when it is placed.
     pub(super) fn place_all(
         &mut self,
         resolve: &impl Fn(&LabelSet) -> Option<IdentityId>,
-    ) -> Vec<RecordChange> {
+        emit: &mut dyn FnMut(Vec<RecordChange>),
+    ) {
         // Replicas share their set, so each set is resolved once.
         let mut ids: HashMap<*const LabelSet, Option<IdentityId>> = HashMap::new();
         let mut claimed: Vec<(IpAddr, Claim)> = Vec::with_capacity(self.pods.len());
+        let mut won: HashSet<IpAddr, foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(self.pods.len(), Default::default());
+        let mut chunk = Vec::with_capacity(EMIT_CHUNK);
         let mut noted = Vec::new();
         for (key, state) in self.pods.iter_mut() {
             let mut cx = Context {
@@ -57,6 +66,16 @@ impl EndpointIndex {
                     ips.sort_unstable();
                     ips.dedup();
                     state.placed = Some(Placed { id, ips });
+                    for (ip, claim) in claims.iter().filter(|(ip, _)| won.insert(*ip)) {
+                        let (key, value) = claim.record(&self.cluster, *ip);
+                        chunk.push(RecordChange::Put { key, value });
+                    }
+                    if chunk.len() >= EMIT_CHUNK {
+                        emit(std::mem::replace(
+                            &mut chunk,
+                            Vec::with_capacity(EMIT_CHUNK),
+                        ));
+                    }
                     claimed.extend(claims);
                 }
             }
@@ -65,26 +84,24 @@ impl EndpointIndex {
             }
             state.warnings = warnings;
         }
+        drop(won);
         self.noted.extend(noted);
         // Stable: each IP's claims stay in namespace/name order.
         claimed.sort_by_key(|(ip, _)| *ip);
         let grouped = Claimants::grouped(claimed);
-        let mut changes = Vec::with_capacity(grouped.len());
         for (ip, claimants) in &grouped {
             if claimants.len() > 1 {
                 self.contested.insert(*ip);
             }
             if let Some(winner) = claimants.first() {
                 self.count_exported(winner.identity, true);
-                let (key, value) = winner.record(&self.cluster, *ip);
-                changes.push(RecordChange::Put { key, value });
             }
         }
         self.claims = grouped.into_iter().collect();
-        changes.extend(self.exported.values().map(|(identity, _)| {
+        chunk.extend(self.exported.values().map(|(identity, _)| {
             let (key, value) = identity_record(identity);
             RecordChange::Put { key, value }
         }));
-        changes
+        emit(chunk);
     }
 }

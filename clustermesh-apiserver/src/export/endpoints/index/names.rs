@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use clustermesh_proto::{DnsLabel, DnsSubdomain};
 
+/// Looked up once or twice per pod: a fast hash, not a DoS-resistant one, as the
+/// names come from the cluster's own API.
+type Table<T> = HashMap<String, Option<Arc<T>>, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 pub(super) struct Names {
-    namespaces: HashMap<String, Option<Arc<DnsLabel>>>,
-    nodes: HashMap<String, Option<Arc<DnsSubdomain>>>,
+    namespaces: Table<DnsLabel>,
+    nodes: Table<DnsSubdomain>,
     /// Entries after the last prune; the tables are pruned when they double.
     kept: usize,
 }
@@ -41,7 +45,7 @@ impl Names {
 }
 
 fn intern<T, E>(
-    table: &mut HashMap<String, Option<Arc<T>>>,
+    table: &mut Table<T>,
     name: &str,
     validate: impl Fn(String) -> Result<T, E>,
 ) -> Option<Arc<T>> {

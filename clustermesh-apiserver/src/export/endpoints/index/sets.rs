@@ -3,8 +3,8 @@
 //! for the instance ones, so forming and validating a set once serves them all.
 
 use std::collections::BTreeMap;
-use std::collections::hash_map::{DefaultHasher, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use crate::export::LabelSet;
@@ -13,12 +13,17 @@ use crate::export::identities::INSTANCE_LABELS;
 /// A set, or why the labels form none.
 pub(super) type Formed = Result<Arc<LabelSet>, String>;
 
+/// Both tables are consulted for every pod: a fast hash, not a DoS-resistant one, as
+/// the labels come from the cluster's own API.
+type FastHash = foldhash::fast::RandomState;
+
 #[derive(Default)]
 pub(super) struct Sets {
     /// Sets in use and how many pods have each: what needs an identity id.
-    counts: HashMap<Arc<LabelSet>, usize>,
+    counts: HashMap<Arc<LabelSet>, usize, FastHash>,
     /// Namespace and identity labels as pods carry them, by hash, with what they form.
-    formed: HashMap<u64, Vec<Seen>>,
+    formed: HashMap<u64, Vec<Seen>, FastHash>,
+    hasher: FastHash,
     /// Entries in `formed`, and how many there were after the last prune: it is pruned
     /// when it doubles.
     entries: usize,
@@ -62,7 +67,7 @@ impl Sets {
                 .iter()
                 .filter(|(k, _)| !INSTANCE_LABELS.contains(&k.as_str()))
         };
-        let mut hasher = DefaultHasher::new();
+        let mut hasher = self.hasher.build_hasher();
         namespace.hash(&mut hasher);
         for pair in identity_labels() {
             pair.hash(&mut hasher);

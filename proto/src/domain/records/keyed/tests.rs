@@ -37,6 +37,22 @@ fn keys_parse_back_to_themselves() {
         );
         assert_eq!(key.kind(), record.kind());
         assert_eq!(key.name(), record.key_name());
+        assert_eq!(record_key(&record), key.to_string(), "written as displayed");
+    }
+}
+
+#[test]
+fn endpoint_key_is_the_endpoint_records_key() {
+    for ip in ["10.1.0.7", "fd00:1::7"] {
+        let endpoint = Endpoint::try_from(pb::Endpoint {
+            ip: ip.into(),
+            ..fixtures::endpoint()
+        })
+        .expect("valid");
+        assert_eq!(
+            endpoint_key(&endpoint.cluster, endpoint.ip),
+            record_key(&endpoint)
+        );
     }
 }
 
