@@ -44,9 +44,18 @@ pub fn claim(key: &ObjectRef, pod: &Pod) -> PodClaim {
 
 /// Running, not on the host network, with an IP: a pod whose IPs are its own.
 pub fn owns_its_ips(pod: &Pod) -> bool {
+    owned_ips(pod).is_some()
+}
+
+/// [`addresses`] of a pod that [`owns_its_ips`], `None` of any other: one reading of
+/// the pod for both.
+pub fn owned_ips(pod: &Pod) -> Option<(&str, Vec<&str>)> {
     let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
     let running = pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running");
-    running && !host_network && !pod_ips(pod).is_empty()
+    if !running || host_network {
+        return None;
+    }
+    Some(addresses(pod)).filter(|(_, ips)| !ips.is_empty())
 }
 
 /// The node a pod runs on (empty if unscheduled) and its IPs.

@@ -11,6 +11,7 @@
 mod claims;
 mod first_pass;
 mod names;
+mod observe;
 mod placement;
 mod sets;
 
@@ -23,16 +24,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use clustermesh_proto::{
-    ClusterName, DnsSubdomain, Endpoint, Identity, IdentityId, Record, pb, record_key,
-};
+use clustermesh_proto::{ClusterName, Endpoint, Identity, IdentityId, Record, pb, record_key};
 use k8s_openapi::api::core::v1::Pod;
 
 use self::claims::{Claim, Claimants, PodNames, endpoint_key};
 use self::names::Names;
 use self::placement::{Context, Outcome, Placement};
 use self::sets::Sets;
-use super::owns_its_ips;
 use crate::export::{LabelSet, ObjectKind, Warning};
 use crate::source::ObjectRef;
 
@@ -77,6 +75,9 @@ struct PodState {
     /// The pod's names as its endpoints carry them; `None` when they are not valid
     /// ones, which placing reports.
     names: Option<Arc<PodNames>>,
+    /// Its node and IPs, read when observed; `None` when it has none to export, or one
+    /// that does not parse, which placing reports.
+    addresses: Option<observe::Addresses>,
     placed: Option<Placed>,
     warnings: Vec<String>,
 }
@@ -238,30 +239,7 @@ impl EndpointIndex {
     }
 
     fn new_state(&mut self, key: &ObjectRef, pod: Arc<Pod>) -> PodState {
-        let labels = match owns_its_ips(&pod) {
-            false => Labels::Nothing,
-            true => match self.sets.take(&key.namespace, pod.metadata.labels.as_ref()) {
-                Ok(set) => Labels::Set(set),
-                Err(e) => Labels::Bad(e),
-            },
-        };
-        let names = match labels {
-            Labels::Set(_) => self.pod_names(key),
-            _ => None,
-        };
-        PodState {
-            pod,
-            labels,
-            names,
-            placed: None,
-            warnings: Vec::new(),
-        }
-    }
-
-    fn pod_names(&mut self, key: &ObjectRef) -> Option<Arc<PodNames>> {
-        let namespace = self.names.namespace(&key.namespace)?;
-        let pod = DnsSubdomain::new(key.name.as_str()).ok()?;
-        Some(Arc::new(PodNames { namespace, pod }))
+        observe::pod_state(&mut self.sets, &mut self.names, key, pod)
     }
 
     /// Takes the pod's endpoints out of the claims; it stays known until it is gone.

@@ -10,8 +10,9 @@ use clustermesh_proto::IdentityId;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::claims::{Claim, Claimants};
+use super::observe;
 use super::placement::{self, Context, Outcome, Placement};
-use super::{EndpointIndex, Placed, PodState, RecordChange, identity_record};
+use super::{EndpointIndex, Placed, RecordChange, identity_record};
 use crate::export::LabelSet;
 use crate::source::ObjectRef;
 
@@ -22,10 +23,18 @@ impl EndpointIndex {
     /// The first snapshot, every pod new: built in one pass, as a sorted bulk insert is
     /// several times faster than a million single ones.
     pub(super) fn observe_first(&mut self, pods: &BTreeMap<ObjectRef, Arc<Pod>>) {
-        let states: Vec<(ObjectRef, PodState)> = pods
-            .iter()
-            .map(|(key, pod)| (key.clone(), self.new_state(key, Arc::clone(pod))))
-            .collect();
+        let states = observe::read_all(&mut self.sets, &mut self.names, pods);
+        self.observed_first(states);
+    }
+
+    /// [`Self::observe_first`] read in `parts` parts, whatever the snapshot's size.
+    #[cfg(test)]
+    pub(super) fn observe_first_in(&mut self, pods: &BTreeMap<ObjectRef, Arc<Pod>>, parts: usize) {
+        let states = observe::read_in_parts(&mut self.sets, &mut self.names, pods, parts);
+        self.observed_first(states);
+    }
+
+    fn observed_first(&mut self, states: Vec<(ObjectRef, super::PodState)>) {
         self.pods = states.into_iter().collect();
         self.all_unplaced = !self.pods.is_empty();
     }

@@ -18,7 +18,35 @@ pub(super) struct Names {
     kept: usize,
 }
 
+/// A merged part's names, by address, to the merged tables' own.
+#[derive(Default)]
+pub(super) struct NameRemap {
+    namespaces: HashMap<*const DnsLabel, Arc<DnsLabel>, foldhash::fast::RandomState>,
+    nodes: HashMap<*const DnsSubdomain, Arc<DnsSubdomain>, foldhash::fast::RandomState>,
+}
+
+impl NameRemap {
+    /// The merged tables' namespace for a part's, if it is another.
+    pub fn namespace(&self, name: &Arc<DnsLabel>) -> Option<Arc<DnsLabel>> {
+        self.namespaces.get(&Arc::as_ptr(name)).cloned()
+    }
+
+    /// The merged tables' node name for a part's, if it is another.
+    pub fn node(&self, name: &Arc<DnsSubdomain>) -> Option<Arc<DnsSubdomain>> {
+        self.nodes.get(&Arc::as_ptr(name)).cloned()
+    }
+}
+
 impl Names {
+    /// Takes in `other`'s names. Where both hold a name, this one's is kept; the result
+    /// maps each of `other`'s that was replaced to the one kept.
+    pub fn absorb(&mut self, other: Names) -> NameRemap {
+        NameRemap {
+            namespaces: merge(&mut self.namespaces, other.namespaces),
+            nodes: merge(&mut self.nodes, other.nodes),
+        }
+    }
+
     /// `None` when `name` is not a valid namespace.
     pub fn namespace(&mut self, name: &str) -> Option<Arc<DnsLabel>> {
         intern(&mut self.namespaces, name, DnsLabel::new)
@@ -55,4 +83,20 @@ fn intern<T, E>(
     let valid = validate(name.to_owned()).ok().map(Arc::new);
     table.insert(name.to_owned(), valid.clone());
     valid
+}
+
+fn merge<T>(
+    table: &mut Table<T>,
+    other: Table<T>,
+) -> HashMap<*const T, Arc<T>, foldhash::fast::RandomState> {
+    let mut remap = HashMap::default();
+    for (name, theirs) in other {
+        let kept = table.entry(name).or_insert_with(|| theirs.clone());
+        if let (Some(kept), Some(theirs)) = (kept, theirs)
+            && !Arc::ptr_eq(kept, &theirs)
+        {
+            remap.insert(Arc::as_ptr(&theirs), Arc::clone(kept));
+        }
+    }
+    remap
 }

@@ -65,14 +65,19 @@ pub(super) fn place(
                     Outcome::Nothing
                 }
                 _ => {
-                    let (node, ips) = addresses(&state.pod);
-                    let mut claims = Vec::with_capacity(ips.len());
-                    for ip in ips {
-                        match claim(cx, key, state.names.as_ref(), node, ip, id) {
-                            Ok(claim) => claims.push(claim),
-                            Err(message) => warnings.push(message),
-                        }
-                    }
+                    let claims = match (&state.addresses, &state.names) {
+                        (Some(read), Some(who)) => (read.ips.iter())
+                            .map(|ip| {
+                                let claim = Claim {
+                                    who: Arc::clone(who),
+                                    node: Arc::clone(&read.node),
+                                    identity: id,
+                                };
+                                (*ip, claim)
+                            })
+                            .collect(),
+                        _ => reread(cx, key, state, id, &mut warnings),
+                    };
                     Outcome::Placed {
                         id,
                         set: Arc::clone(set),
@@ -83,6 +88,26 @@ pub(super) fn place(
         },
     };
     Placement { outcome, warnings }
+}
+
+/// The claims of a pod whose names or addresses did not all parse when it was
+/// observed: read again, each address claimed or refused on its own.
+fn reread(
+    cx: &mut Context<'_>,
+    key: &ObjectRef,
+    state: &PodState,
+    id: IdentityId,
+    warnings: &mut Vec<String>,
+) -> Vec<(IpAddr, Claim)> {
+    let (node, ips) = addresses(&state.pod);
+    let mut claims = Vec::with_capacity(ips.len());
+    for ip in ips {
+        match claim(cx, key, state.names.as_ref(), node, ip, id) {
+            Ok(claim) => claims.push(claim),
+            Err(message) => warnings.push(message),
+        }
+    }
+    claims
 }
 
 /// The claim of one address; the refusal is the one [`endpoint`] gives, word for word.

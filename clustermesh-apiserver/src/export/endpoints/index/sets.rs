@@ -36,7 +36,53 @@ struct Seen {
     formed: Formed,
 }
 
+/// A merged part's sets, by address, to the merged tables' own.
+pub(super) type SetRemap = HashMap<*const LabelSet, Arc<LabelSet>, FastHash>;
+
 impl Sets {
+    /// Empty tables whose memo hashes as these do, for a part of a snapshot read
+    /// elsewhere and [`Self::absorb`]ed after.
+    pub fn fork(&self) -> Self {
+        Self {
+            hasher: self.hasher.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// Takes in `other`'s sets and counts. Where both hold a set, this one's is kept;
+    /// the result maps each of `other`'s sets that was replaced to the one kept.
+    pub fn absorb(&mut self, other: Sets) -> SetRemap {
+        let mut remap = SetRemap::default();
+        for (set, pods) in other.counts {
+            let kept = match self.counts.get_key_value(&*set) {
+                Some((kept, _)) => Arc::clone(kept),
+                None => Arc::clone(&set),
+            };
+            *self.counts.entry(Arc::clone(&kept)).or_default() += pods;
+            if !Arc::ptr_eq(&kept, &set) {
+                remap.insert(Arc::as_ptr(&set), kept);
+            }
+        }
+        for (hash, seen) in other.formed {
+            for mut seen in seen {
+                if let Ok(set) = &seen.formed
+                    && let Some(kept) = remap.get(&Arc::as_ptr(set))
+                {
+                    seen.formed = Ok(Arc::clone(kept));
+                }
+                let bucket = self.formed.entry(hash).or_default();
+                let known = (bucket.iter())
+                    .any(|mine| mine.namespace == seen.namespace && mine.labels == seen.labels);
+                if !known {
+                    bucket.push(seen);
+                    self.entries += 1;
+                }
+            }
+        }
+        self.kept_in_bounds();
+        remap
+    }
+
     pub fn in_use(&self) -> impl Iterator<Item = &LabelSet> {
         self.counts.keys().map(|set| &**set)
     }

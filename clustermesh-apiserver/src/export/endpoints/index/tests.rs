@@ -218,3 +218,51 @@ fn pods_that_all_left_and_came_back_before_a_resolve_report_every_change() {
     apply(&mut store, index.resolve(&resolve));
     assert_eq!(store, records(&fresh(&back, &resolve)));
 }
+
+#[test]
+fn a_first_snapshot_read_in_parts_is_indexed_as_one_read_whole() {
+    let mut steps = Steps(0x2545_f491_4f6c_dd1d);
+    let mut pods = Pods::new();
+    for i in 0..400 {
+        let namespace = ["prod", "dev", "Bad_Namespace"][steps.next(3)];
+        let mut pod = random_pod(&mut steps);
+        if let Some(spec) = pod.spec.as_mut()
+            && spec.node_name.is_some()
+        {
+            spec.node_name = Some(["n1", "n2", "n3", "Bad_Node"][steps.next(4)].into());
+        }
+        pods.insert(key(namespace, &format!("p{i}")), Arc::new(pod));
+    }
+    let (whole, resolve) = indexed(&pods);
+    let mut whole = whole;
+    let expected = whole.resolve(&resolve);
+
+    let mut parts = EndpointIndex::new(cluster());
+    parts.observe_first_in(&pods, 3);
+    let changes = parts.resolve(&resolve);
+    assert_eq!(
+        changes, expected,
+        "the same records, emitted in the same order"
+    );
+    assert_eq!(parts.endpoints(), whole.endpoints());
+    assert_eq!(parts.identities(), whole.identities());
+    assert_eq!(parts.warnings(), whole.warnings());
+
+    // Shared as if read whole: one allocation per set and per namespace.
+    let mut label_sets: Vec<*const LabelSet> = (parts.pods.values())
+        .filter_map(|s| match &s.labels {
+            super::Labels::Set(set) => Some(Arc::as_ptr(set)),
+            _ => None,
+        })
+        .collect();
+    label_sets.sort_unstable();
+    label_sets.dedup();
+    assert_eq!(label_sets.len(), parts.label_sets().count());
+    assert_eq!(parts.label_sets().count(), whole.label_sets().count());
+    let mut namespaces: Vec<*const clustermesh_proto::DnsLabel> = (parts.pods.values())
+        .filter_map(|s| Some(Arc::as_ptr(&s.names.as_ref()?.namespace)))
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    assert_eq!(namespaces.len(), 2, "prod and dev, once each");
+}
