@@ -127,7 +127,7 @@ impl Mirror {
                 self.advance(revision);
                 let kind = key.kind();
                 let key = key.to_string();
-                self.unpend(&key);
+                self.unpend(kind, &key);
                 Ok(match self.remove(&key, kind) {
                     true => vec![WriteOp::Delete { key }],
                     false => Vec::new(),
@@ -191,7 +191,7 @@ impl Mirror {
             }
             None => self.advance(revision),
         }
-        self.unpend(&key);
+        self.unpend(record.kind(), &key);
         // A copy: the event's bytes may be a slice of the connection's read buffer, all
         // of which one kept record would otherwise keep alive.
         let value = match self.records.get_mut(&key) {
@@ -268,10 +268,8 @@ impl Mirror {
         true
     }
 
-    fn unpend(&mut self, key: &str) {
-        if let Some(kind) = kind_of(key)
-            && let Some(keys) = self.pending_gc.get_mut(&kind)
-        {
+    fn unpend(&mut self, kind: RecordKind, key: &str) {
+        if let Some(keys) = self.pending_gc.get_mut(&kind) {
             keys.remove(key);
         }
     }

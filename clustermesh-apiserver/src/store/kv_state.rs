@@ -232,7 +232,10 @@ impl KvState {
     /// Validates every op first, so a batch applies whole or not at all. Returns the
     /// revision and how many keys changed.
     fn write(&mut self, ops: Vec<WriteOp>) -> Result<(Revision, u64), StoreError> {
-        let mut seen = HashSet::with_capacity(ops.len());
+        // Keys come from this process's own writers and peers already validated; a fast
+        // hash is enough to catch a repeated one.
+        let mut seen: HashSet<&str, foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(ops.len(), Default::default());
         for op in &ops {
             let key = match op {
                 WriteOp::Put { key, lease, .. } => {
