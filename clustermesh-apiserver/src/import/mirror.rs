@@ -3,7 +3,7 @@
 //! prefix), and it removes what a snapshot no longer holds only once the snapshot is
 //! complete, so a reconnect never blanks the peer's records in between.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bytes::Bytes;
 use clustermesh_proto::{
@@ -43,16 +43,21 @@ pub struct Mirror {
     peer_id: ClusterId,
     /// The peer's records as held in the local store. Hashed, not ordered: a
     /// million keys that share their first dozen bytes made the B-tree's comparisons a
-    /// fifth of an import.
-    records: HashMap<String, Bytes, Hasher>,
+    /// fifth of an import. Each record carries the generation of the last snapshot that
+    /// held it.
+    records: HashMap<String, Held, Hasher>,
     /// How many of `records` are of each kind, kept as they change: the importer
     /// publishes counts after every write, and walking a million keys each time made a
     /// large snapshot's import quadratic.
     counts: BTreeMap<RecordKind, usize>,
     /// Kinds whose synced marker is in the local store.
     synced: BTreeSet<RecordKind>,
-    /// Keys seen since `SnapshotBegin`, and the markers to write at its end.
-    snapshot: Option<(HashSet<String, Hasher>, Vec<SyncedMarker>)>,
+    /// The markers to write at the end of the snapshot in progress.
+    snapshot: Option<Vec<SyncedMarker>>,
+    /// The snapshot in progress, or the last: a record whose generation differs at the
+    /// snapshot's end was not in it. A number per record, not a set of the keys seen,
+    /// which cost a million key copies and hash inserts on a first import.
+    generation: u64,
     /// Stale keys of kinds the last snapshot had no synced marker for: the peer had not
     /// finished its own export (it restarted), so they are deleted only once it has.
     pending_gc: BTreeMap<RecordKind, BTreeSet<String>>,
@@ -68,7 +73,11 @@ impl Mirror {
         for kv in held {
             match layout::classify(&kv.key) {
                 Ok(KeyClass::Record(key)) => {
-                    let added = records.insert(kv.key.clone(), kv.value.clone()).is_none();
+                    let held = Held {
+                        value: kv.value.clone(),
+                        generation: 0,
+                    };
+                    let added = records.insert(kv.key.clone(), held).is_none();
                     *counts.entry(key.kind()).or_default() += usize::from(added);
                 }
                 Ok(KeyClass::Synced(key)) => {
@@ -84,6 +93,7 @@ impl Mirror {
             counts,
             synced,
             snapshot: None,
+            generation: 0,
             pending_gc: BTreeMap::new(),
             resume: Resume::default(),
         }
@@ -112,7 +122,8 @@ impl Mirror {
     pub fn apply(&mut self, event: WatchEvent) -> Result<Vec<WriteOp>, MirrorError> {
         match event {
             WatchEvent::SnapshotBegin { .. } => {
-                self.snapshot = Some((HashSet::default(), Vec::new()));
+                self.snapshot = Some(Vec::new());
+                self.generation += 1;
                 // The new snapshot decides afresh what is stale.
                 self.pending_gc.clear();
                 Ok(Vec::new())
@@ -136,7 +147,7 @@ impl Mirror {
             WatchEvent::Synced(marker) => {
                 self.check_cluster(&marker.cluster, "synced marker")?;
                 match self.snapshot.as_mut() {
-                    Some((_, markers)) => {
+                    Some(markers) => {
                         markers.push(marker);
                         Ok(Vec::new())
                     }
@@ -185,24 +196,29 @@ impl Mirror {
                 reported: cluster.id,
             });
         }
-        match self.snapshot.as_mut() {
-            Some((seen, _)) => {
-                seen.insert(key.clone());
-            }
-            None => self.advance(revision),
+        if self.snapshot.is_none() {
+            self.advance(revision);
         }
         self.unpend(record.kind(), &key);
+        let generation = self.generation;
         // A copy: the event's bytes may be a slice of the connection's read buffer, all
         // of which one kept record would otherwise keep alive.
         let value = match self.records.get_mut(&key) {
-            Some(held) if held == encoded => return Ok(Vec::new()),
             Some(held) => {
-                *held = Bytes::copy_from_slice(encoded);
-                held.clone()
+                held.generation = generation;
+                if held.value == encoded {
+                    return Ok(Vec::new());
+                }
+                held.value = Bytes::copy_from_slice(encoded);
+                held.value.clone()
             }
             None => {
                 let value = Bytes::copy_from_slice(encoded);
-                self.records.insert(key.clone(), value.clone());
+                let held = Held {
+                    value: value.clone(),
+                    generation,
+                };
+                self.records.insert(key.clone(), held);
                 *self.counts.entry(record.kind()).or_default() += 1;
                 value
             }
@@ -215,7 +231,7 @@ impl Mirror {
     }
 
     fn end_snapshot(&mut self, revision: i64, epoch: String) -> Result<Vec<WriteOp>, MirrorError> {
-        let Some((seen, markers)) = self.snapshot.take() else {
+        let Some(markers) = self.snapshot.take() else {
             return Err(MirrorError::Protocol {
                 peer: self.peer.clone(),
                 event: "SnapshotEnd",
@@ -223,7 +239,11 @@ impl Mirror {
         };
         let now_synced: BTreeSet<RecordKind> = markers.iter().map(|m| m.kind).collect();
         let mut stale_now = Vec::new();
-        for key in self.records.keys().filter(|key| !seen.contains(*key)) {
+        let stale = self
+            .records
+            .iter()
+            .filter(|(_, held)| held.generation != self.generation);
+        for (key, _) in stale {
             match kind_of(key) {
                 Some(kind) if !now_synced.contains(&kind) => {
                     self.pending_gc.entry(kind).or_default().insert(key.clone());
@@ -293,6 +313,13 @@ impl Mirror {
 }
 
 type Hasher = foldhash::fast::RandomState;
+
+#[derive(Debug)]
+struct Held {
+    value: Bytes,
+    /// The last snapshot that held it (`Mirror::generation`).
+    generation: u64,
+}
 
 fn kind_of(key: &str) -> Option<RecordKind> {
     match layout::classify(key) {

@@ -142,6 +142,45 @@ fn a_resnapshot_removes_only_what_it_no_longer_holds_and_skips_unchanged() {
 }
 
 #[test]
+fn a_snapshot_cut_by_a_disconnect_counts_for_nothing_in_the_next() {
+    let mut m = mirror();
+    let end = |revision| WatchEvent::SnapshotEnd {
+        revision,
+        epoch: "e".into(),
+    };
+    apply_all(
+        &mut m,
+        vec![
+            WatchEvent::SnapshotBegin { revision: 9 },
+            upsert(node("b", "n1", "192.0.2.1")),
+            upsert(node("b", "n2", "192.0.2.2")),
+            marker("b", RecordKind::Node),
+            end(9),
+        ],
+    );
+    // The cut snapshot sends n2 unchanged; the next one no longer holds it.
+    apply_all(
+        &mut m,
+        vec![
+            WatchEvent::SnapshotBegin { revision: 12 },
+            upsert(node("b", "n2", "192.0.2.2")),
+        ],
+    );
+    m.disconnected();
+    let ops = apply_all(
+        &mut m,
+        vec![
+            WatchEvent::SnapshotBegin { revision: 14 },
+            upsert(node("b", "n1", "192.0.2.1")),
+            marker("b", RecordKind::Node),
+            end(14),
+        ],
+    );
+    assert_eq!(ops, ["delete b/nodes/n2", "put b/synced/nodes"]);
+    assert_eq!(m.counts().get(&RecordKind::Node), Some(&1));
+}
+
+#[test]
 fn markers_the_peer_no_longer_has_are_removed() {
     let mut m = mirror();
     apply_all(

@@ -76,6 +76,14 @@ pub enum WriteOp {
     },
 }
 
+impl WriteOp {
+    pub fn key(&self) -> &str {
+        match self {
+            WriteOp::Put { key, .. } | WriteOp::Delete { key } => key,
+        }
+    }
+}
+
 /// `put KEY` or `delete KEY`: what a write does, without its value.
 impl std::fmt::Display for WriteOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

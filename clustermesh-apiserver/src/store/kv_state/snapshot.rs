@@ -57,7 +57,6 @@ impl KvState {
             leases,
             history: VecDeque::new(),
             history_events: 0,
-            pending: Vec::new(),
         }
     }
 }

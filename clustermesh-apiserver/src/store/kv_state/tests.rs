@@ -218,3 +218,38 @@ fn a_group_applies_each_write_at_its_own_revision_and_alone() {
     let revisions: Vec<Revision> = events.iter().map(Event::revision).collect();
     assert_eq!(revisions, [1, 2]);
 }
+
+#[test]
+fn a_large_batch_applies_whole_and_reports_its_events_in_batch_order() {
+    let mut s = state();
+    ok(&mut s, put("k050", "old", None));
+    let mut ops: Vec<WriteOp> = (0..100)
+        .rev()
+        .filter(|i| *i != 50)
+        .map(|i| WriteOp::Put {
+            key: format!("k{i:03}"),
+            value: Bytes::from(format!("v{i}")),
+            lease: None,
+        })
+        .collect();
+    ops.insert(7, WriteOp::Delete { key: "k050".into() });
+    ops.push(WriteOp::Delete {
+        key: "absent".into(),
+    });
+    let expected: Vec<String> = (ops.iter())
+        .filter(|op| op.key() != "absent")
+        .map(ToString::to_string)
+        .collect();
+    let (_, events) = ok(&mut s, Command::Batch(ops));
+    let seen: Vec<String> = (events.iter())
+        .map(|e| match e {
+            Event::Put(kv) => format!("put {}", kv.key),
+            Event::Delete { key, .. } => format!("delete {key}"),
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(events.iter().all(|e| e.revision() == 2));
+    assert_eq!(s.len(), 99);
+    assert_eq!(s.get("k050"), None);
+    assert_eq!(s.get("k099").map(|kv| kv.value), Some(Bytes::from("v99")));
+}
