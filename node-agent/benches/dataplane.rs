@@ -101,15 +101,15 @@ fn body() {
     };
 
     // Alternated, so that drift in the machine's load favours no implementation and
-    // neither side.
+    // neither side: every other round measures the hand-made tunnels first.
     let mut runs: Vec<(Userspace, Runs)> = IMPLEMENTATIONS
         .iter()
         .map(|&u| (u, Runs::default()))
         .collect();
     let mut raw = Vec::new();
-    for _ in 0..ROUNDS {
+    for round in 0..ROUNDS {
         for (userspace, runs) in &mut runs {
-            setup.measure(*userspace, runs);
+            setup.measure(*userspace, runs, round % 2 == 1);
         }
         raw.extend(raw_throughput(a, b, dir));
     }
@@ -190,14 +190,30 @@ impl Setup<'_> {
         agents
     }
 
-    /// One round of `userspace`: through the agents' tunnels, then (after `node-agent
-    /// cleanup`) through tunnels made by hand. Without JSON output also: the agents
-    /// paused (SIGSTOP) on their own tunnels, what the agent process costs while traffic
-    /// flows; and the hand-made tunnels with the agent's nft table loaded back, what the
-    /// load balancer's hooks (and the conntrack they enable) cost alone.
-    fn measure(&self, userspace: Userspace, runs: &mut Runs) {
+    /// One round of `userspace`: through the agents' tunnels and (after `node-agent
+    /// cleanup`) through tunnels made by hand, the hand-made ones first if `hand_first`.
+    /// Without JSON output, always the agents first, and also: the agents paused
+    /// (SIGSTOP) on their own tunnels, what the agent process costs while traffic flows;
+    /// and the hand-made tunnels with the agent's nft table loaded back, what the load
+    /// balancer's hooks (and the conntrack they enable) cost alone.
+    fn measure(&self, userspace: Userspace, runs: &mut Runs, hand_first: bool) {
         let (a, b, dir) = (self.a, self.b, self.dir);
         let name = userspace.to_string();
+        // The tunnels are returned, to be measured again with the agent's table.
+        let by_hand = |runs: &mut Runs| {
+            let hand = HandTunnels::start(a, b, dir, userspace);
+            runs.by_hand.extend(throughput(
+                a,
+                b,
+                dir,
+                &format!("{name}, configured by hand with wg"),
+            ));
+            hand
+        };
+        let hand_first = hand_first && !self.diagnose;
+        if hand_first {
+            drop(by_hand(runs));
+        }
         let mut agents = self.start_agents(userspace);
         runs.by_agent
             .extend(throughput(a, b, dir, &format!("{name}, agent-configured")));
@@ -226,13 +242,10 @@ impl Setup<'_> {
             let out = agent.cleanup();
             assert!(out.status.success(), "cleanup failed");
         }
-        let _hand = HandTunnels::start(a, b, dir, userspace);
-        runs.by_hand.extend(throughput(
-            a,
-            b,
-            dir,
-            &format!("{name}, configured by hand with wg"),
-        ));
+        if hand_first {
+            return;
+        }
+        let _hand = by_hand(runs);
         if !self.diagnose {
             return;
         }
