@@ -4,6 +4,7 @@
 //! complete, so a reconnect never blanks the peer's records in between.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher as _;
 
 use bytes::Bytes;
 use clustermesh_proto::{
@@ -44,8 +45,13 @@ pub struct Mirror {
     /// The peer's records as held in the local store. Hashed, not ordered: a
     /// million keys that share their first dozen bytes made the B-tree's comparisons a
     /// fifth of an import. Each record carries the generation of the last snapshot that
-    /// held it.
+    /// held it, and a digest of its value, not the value: the local store holds that,
+    /// and a second copy of every peer record cost as much memory again.
     records: HashMap<String, Held, Hasher>,
+    /// Digests of values, to tell an unchanged record sent again: foldhash's quality
+    /// variant, whose output is fully mixed, since equal digests are taken as equal
+    /// values.
+    digests: foldhash::quality::RandomState,
     /// How many of `records` are of each kind, kept as they change: the importer
     /// publishes counts after every write, and walking a million keys each time made a
     /// large snapshot's import quadratic.
@@ -68,13 +74,14 @@ impl Mirror {
     /// Starts from what the local store holds under the peer's prefix.
     pub fn new(peer: ClusterName, peer_id: ClusterId, held: &[KeyValue]) -> Self {
         let mut records = HashMap::default();
+        let digests = foldhash::quality::RandomState::default();
         let mut counts = BTreeMap::new();
         let mut synced = BTreeSet::new();
         for kv in held {
             match layout::classify(&kv.key) {
                 Ok(KeyClass::Record(key)) => {
                     let held = Held {
-                        value: kv.value.clone(),
+                        digest: digests.hash_one(&kv.value[..]),
                         generation: 0,
                     };
                     let added = records.insert(kv.key.clone(), held).is_none();
@@ -90,6 +97,7 @@ impl Mirror {
             peer,
             peer_id,
             records,
+            digests,
             counts,
             synced,
             snapshot: None,
@@ -200,32 +208,28 @@ impl Mirror {
             self.advance(revision);
         }
         self.unpend(record.kind(), &key);
-        let generation = self.generation;
-        // A copy: the event's bytes may be a slice of the connection's read buffer, all
-        // of which one kept record would otherwise keep alive.
-        let value = match self.records.get_mut(&key) {
-            Some(held) => {
-                held.generation = generation;
-                if held.value == encoded {
+        let held = Held {
+            digest: self.digests.hash_one(encoded),
+            generation: self.generation,
+        };
+        match self.records.get_mut(&key) {
+            Some(old) => {
+                let unchanged = old.digest == held.digest;
+                *old = held;
+                if unchanged {
                     return Ok(Vec::new());
                 }
-                held.value = Bytes::copy_from_slice(encoded);
-                held.value.clone()
             }
             None => {
-                let value = Bytes::copy_from_slice(encoded);
-                let held = Held {
-                    value: value.clone(),
-                    generation,
-                };
                 self.records.insert(key.clone(), held);
                 *self.counts.entry(record.kind()).or_default() += 1;
-                value
             }
-        };
+        }
+        // A copy: the event's bytes may be a slice of the connection's read buffer, all
+        // of which a store that keeps the value would otherwise keep alive.
         Ok(vec![WriteOp::Put {
             key,
-            value,
+            value: Bytes::copy_from_slice(encoded),
             lease: None,
         }])
     }
@@ -316,7 +320,9 @@ type Hasher = foldhash::fast::RandomState;
 
 #[derive(Debug)]
 struct Held {
-    value: Bytes,
+    /// Of the value, with `Mirror::digests`: 64 bits, so two different values of one
+    /// key collide once in 2^64 comparisons; a peer could only hide its own update.
+    digest: u64,
     /// The last snapshot that held it (`Mirror::generation`).
     generation: u64,
 }

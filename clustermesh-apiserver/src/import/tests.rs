@@ -142,6 +142,23 @@ fn a_resnapshot_removes_only_what_it_no_longer_holds_and_skips_unchanged() {
 }
 
 #[test]
+fn a_record_sent_again_is_written_only_when_its_value_changed() {
+    let mut m = mirror();
+    let ops = apply_all(
+        &mut m,
+        vec![
+            upsert(node("b", "n1", "192.0.2.1")),
+            upsert(node("b", "n1", "192.0.2.1")),
+            upsert(node("b", "n1", "192.0.2.7")),
+            upsert(node("b", "n1", "192.0.2.7")),
+            upsert(node("b", "n1", "192.0.2.1")),
+        ],
+    );
+    assert_eq!(ops, ["put b/nodes/n1", "put b/nodes/n1", "put b/nodes/n1"]);
+    assert_eq!(m.counts().get(&RecordKind::Node), Some(&1));
+}
+
+#[test]
 fn a_snapshot_cut_by_a_disconnect_counts_for_nothing_in_the_next() {
     let mut m = mirror();
     let end = |revision| WatchEvent::SnapshotEnd {
