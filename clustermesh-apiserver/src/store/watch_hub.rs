@@ -69,11 +69,17 @@ impl WatchHub {
                 let wanted = |e: &Event| e.revision() > w.after && e.key().starts_with(&w.prefix);
                 let matching: Arc<[Event]> = match events.iter().all(wanted) {
                     true => Arc::clone(events),
-                    false => events.iter().filter(|e| wanted(e)).cloned().collect(),
+                    false => {
+                        // Collected first: an empty vector allocates nothing, an empty
+                        // shared slice does, for every watcher of another prefix.
+                        let some: Vec<Event> =
+                            events.iter().filter(|e| wanted(e)).cloned().collect();
+                        if some.is_empty() {
+                            return !w.sender.is_closed();
+                        }
+                        some.into()
+                    }
                 };
-                if matching.is_empty() {
-                    return !w.sender.is_closed();
-                }
                 match w.sender.send(WatchResponse { events: matching }) {
                     Ok(()) => true,
                     Err(SendError::Lagged | SendError::Closed) => false,
